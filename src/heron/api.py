@@ -1,0 +1,156 @@
+"""``heron.Index``: the small public entry point over storage, writer and reader."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from heron.config import IndexSettings
+from heron.errors import IndexExistsError, IndexNotFoundError
+from heron.index.manifest import MANIFEST, Manifest
+from heron.index.reader import IndexReader, Searcher
+from heron.index.writer import IndexWriter
+from heron.search.filters import SearchFilters
+from heron.search.query import Query
+from heron.search.results import Hit
+from heron.storage.directory import Directory
+from heron.storage.fs import FsDirectory
+from heron.storage.memory import MemoryDirectory
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """What ``Index.stats()`` reports."""
+
+    doc_count: int
+    deleted_count: int
+    segment_count: int
+    size_bytes: int
+    generation: int
+    fields: dict[str, dict[str, float]]
+    segments: list[dict[str, Any]]
+
+
+class Index:
+    """A heron index: create or open one, write with ``writer()``, query with ``search()``."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self._reader = IndexReader(directory)
+        self.settings = Manifest.read(directory).settings
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], settings: IndexSettings | None = None) -> Index:
+        """Create a new, empty index at ``path`` (a missing or empty directory)."""
+        p = Path(path)
+        if p.exists() and any(p.iterdir()):
+            raise IndexExistsError(
+                f"cannot create an index at {str(p)!r}: the directory is not empty "
+                "(open it with Index.open, or choose another path / delete it first)"
+            )
+        d = FsDirectory(p, create=True)
+        return cls._init(d, settings or IndexSettings())
+
+    @classmethod
+    def in_memory(cls, settings: IndexSettings | None = None) -> Index:
+        """A throwaway index held in RAM (tests, small corpora)."""
+        return cls._init(MemoryDirectory(), settings or IndexSettings())
+
+    @classmethod
+    def _init(cls, d: Directory, settings: IndexSettings) -> Index:
+        # validate analyzers now, so a bad setting fails at creation, not at first add
+        from heron.analysis import get_analyzer
+
+        for f in settings.text_fields:
+            get_analyzer(f.analyzer)
+        with d.lock():
+            Manifest(settings).write(d)
+        return cls(d)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Index:
+        """Open an existing index; raises ``IndexNotFoundError`` when there is none."""
+        p = Path(path)
+        if not (p / MANIFEST).is_file():
+            raise IndexNotFoundError(f"no heron index at {str(p)!r}; create one with `heron index` or Index.create")
+        return cls(FsDirectory(p))
+
+    def close(self) -> None:
+        """Release cached readers (mapped files are unmapped when no searcher uses them)."""
+        self._reader = IndexReader(self.directory)
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ------------------------------------------------------------------------------
+    def writer(self) -> IndexWriter:
+        """The index's single writer (context manager: commits on success, rolls back on error)."""
+        return IndexWriter(self.directory, on_commit=self.refresh)
+
+    @contextmanager
+    def _writing(self) -> Iterator[IndexWriter]:
+        with self.writer() as w:
+            yield w
+
+    def refresh(self) -> None:
+        """Make the latest commit visible to new searches."""
+        self._reader.reload()
+
+    # -- reading ------------------------------------------------------------------------------
+    def searcher(self) -> Searcher:
+        """A point-in-time snapshot; reuse it to run several queries on the same state."""
+        return self._reader.searcher()
+
+    def search(
+        self,
+        query: str | Query,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        operator: str = "or",
+        explain: bool = False,
+        fields: bool = True,
+        algorithm: str = "maxscore",
+    ) -> list[Hit]:
+        """Top-``k`` BM25 hits for ``query`` (query syntax: see ``heron.search.parser``)."""
+        return self.searcher().search(
+            query, k, offset=offset, filters=filters, operator=operator, explain=explain, fields=fields,
+            algorithm=algorithm,
+        )
+
+    def get(self, doc_id: str) -> dict[str, Any] | None:
+        """Stored fields of a document by external id, or None."""
+        s = self.searcher()
+        for v in s.segments:
+            d = v.reader.doc_for_id(doc_id)
+            if d >= 0 and (v.live is None or v.live[d]):
+                return v.reader.stored(d)
+        return None
+
+    def stats(self) -> IndexStats:
+        s = self.searcher()
+        m = s.manifest
+        n_all = sum(x.doc_count for x in m.segments)
+        fields = {}
+        for i, f in enumerate(m.settings.text_fields):
+            total = sum(x.sum_len[i] for x in m.segments)
+            fields[f.name] = {"total_length": float(total), "avgdl": total / n_all if n_all else 0.0}
+        size = sum(self.directory.size(n) for n in self.directory.list())
+        return IndexStats(
+            doc_count=m.doc_count,
+            deleted_count=sum(x.del_count for x in m.segments),
+            segment_count=len(m.segments),
+            size_bytes=size,
+            generation=m.generation,
+            fields=fields,
+            segments=[x.to_dict() for x in m.segments],
+        )

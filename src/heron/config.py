@@ -1,0 +1,212 @@
+"""Frozen, validated configuration objects.
+
+``IndexSettings`` are *creation-time* settings recorded in the index manifest (fields,
+analyzers, default BM25 parameters). Search-time knobs travel as arguments of
+``Index.search``. Nothing here reads the environment: the CLI and the service do that and
+pass these objects inward.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from heron.errors import ConfigError
+
+#: BM25 defaults, chosen by measurement on the shared evaluation sets (see CHANGELOG / README).
+DEFAULT_K1 = 1.2
+DEFAULT_B = 0.75
+DEFAULT_TITLE_WEIGHT = 1.0
+DEFAULT_ANALYZER = "english"
+
+FilterType = Literal["keyword", "numeric", "date"]
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+RESERVED_FIELDS = frozenset({"id", "url", "domain", "date", "last_updated", "language", "metadata"})
+
+
+@dataclass(frozen=True, slots=True)
+class Bm25Params:
+    """Lucene's BM25: ``idf * tf / (tf + k1 * (1 - b + b * dl / avgdl))``."""
+
+    k1: float = DEFAULT_K1
+    b: float = DEFAULT_B
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.k1) and self.k1 >= 0):
+            raise ConfigError(f"illegal k1 value: {self.k1!r}; k1 must be a finite number >= 0 (typical 0.9-2.0)")
+        if not (math.isfinite(self.b) and 0 <= self.b <= 1):
+            raise ConfigError(f"illegal b value: {self.b!r}; b must be in [0, 1] (typical 0.4-0.75)")
+
+    def to_dict(self) -> dict[str, float]:
+        return {"k1": self.k1, "b": self.b}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Bm25Params:
+        _check_keys("bm25", d, {"k1", "b"})
+        return cls(k1=float(d.get("k1", DEFAULT_K1)), b=float(d.get("b", DEFAULT_B)))
+
+
+@dataclass(frozen=True, slots=True)
+class TextField:
+    """A full-text field: analyzed, inverted, scored with BM25 times ``weight``.
+
+    ``analyzer`` is a preset name or an analyzer spec dict (see ``heron.analysis``);
+    ``bm25`` overrides the index default parameters for this field.
+    """
+
+    name: str
+    analyzer: str | dict[str, Any] = DEFAULT_ANALYZER
+    weight: float = 1.0
+    bm25: Bm25Params | None = None
+    stored: bool = True
+
+    def __post_init__(self) -> None:
+        if not _FIELD_NAME.match(self.name) or self.name in RESERVED_FIELDS:
+            raise ConfigError(
+                f"invalid text field name {self.name!r}: use lowercase letters, digits and '_' "
+                f"(not one of the reserved names {sorted(RESERVED_FIELDS)})"
+            )
+        if not (math.isfinite(self.weight) and self.weight > 0):
+            raise ConfigError(f"field {self.name!r}: weight must be a finite number > 0, got {self.weight!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "analyzer": self.analyzer,
+            "weight": self.weight,
+            "bm25": None if self.bm25 is None else self.bm25.to_dict(),
+            "stored": self.stored,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TextField:
+        _check_keys("text field", d, {"name", "analyzer", "weight", "bm25", "stored"})
+        bm = d.get("bm25")
+        return cls(
+            name=str(d["name"]),
+            analyzer=d.get("analyzer", DEFAULT_ANALYZER),
+            weight=float(d.get("weight", 1.0)),
+            bm25=None if bm is None else Bm25Params.from_dict(bm),
+            stored=bool(d.get("stored", True)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FilterField:
+    """A declared metadata field stored column-wise for fast filtering.
+
+    Values are read from ``document.metadata[name]``. ``keyword``: strings (or lists of
+    strings); ``numeric``: int/float; ``date``: ISO dates / datetimes.
+    """
+
+    name: str
+    type: FilterType = "keyword"
+
+    def __post_init__(self) -> None:
+        if not _FIELD_NAME.match(self.name):
+            raise ConfigError(f"invalid filter field name {self.name!r}: use lowercase letters, digits and '_'")
+        if self.type not in ("keyword", "numeric", "date"):
+            raise ConfigError(
+                f"filter field {self.name!r}: unknown type {self.type!r}; choose keyword, numeric or date"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FilterField:
+        _check_keys("filter field", d, {"name", "type"})
+        return cls(name=str(d["name"]), type=d.get("type", "keyword"))
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSettings:
+    """Creation-time index settings, stored in the manifest.
+
+    The default schema has two text fields, ``title`` and ``text``. ``flat()`` gives one
+    ``text`` field fed with ``title + " " + text`` (how most peers index by default).
+    """
+
+    text_fields: tuple[TextField, ...] = field(
+        default_factory=lambda: (
+            TextField("title", weight=DEFAULT_TITLE_WEIGHT),
+            TextField("text"),
+        )
+    )
+    filter_fields: tuple[FilterField, ...] = ()
+    bm25: Bm25Params = field(default_factory=Bm25Params)
+    #: one ``text`` field fed with ``title + " " + text``
+    single_field: bool = False
+    store_documents: bool = True
+    #: documents buffered in RAM before the writer flushes a segment
+    writer_buffer_docs: int = 100_000
+
+    def __post_init__(self) -> None:
+        if not self.text_fields:
+            raise ConfigError("an index needs at least one text field")
+        names = [f.name for f in self.text_fields] + [f.name for f in self.filter_fields]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ConfigError(f"duplicate field names in settings: {sorted(dup)}")
+        if self.single_field and [f.name for f in self.text_fields] != ["text"]:
+            raise ConfigError("flat settings must have exactly one text field named 'text'")
+        if self.writer_buffer_docs < 1:
+            raise ConfigError(f"writer_buffer_docs must be >= 1, got {self.writer_buffer_docs}")
+
+    @classmethod
+    def flat(cls, **kw: Any) -> IndexSettings:
+        """One ``text`` field holding ``title + " " + text``."""
+        return cls(text_fields=(TextField("text"),), single_field=True, **kw)
+
+    def with_bm25(self, k1: float, b: float) -> IndexSettings:
+        return replace(self, bm25=Bm25Params(k1, b))
+
+    def field_params(self, f: TextField) -> Bm25Params:
+        return f.bm25 if f.bm25 is not None else self.bm25
+
+    def text_field(self, name: str) -> TextField:
+        for f in self.text_fields:
+            if f.name == name:
+                return f
+        raise ConfigError(f"unknown text field {name!r}; index has {[f.name for f in self.text_fields]}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text_fields": [f.to_dict() for f in self.text_fields],
+            "filter_fields": [f.to_dict() for f in self.filter_fields],
+            "bm25": self.bm25.to_dict(),
+            "single_field": self.single_field,
+            "store_documents": self.store_documents,
+            "writer_buffer_docs": self.writer_buffer_docs,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> IndexSettings:
+        _check_keys(
+            "settings",
+            d,
+            {"text_fields", "filter_fields", "bm25", "single_field", "store_documents", "writer_buffer_docs"},
+        )
+        kw: dict[str, Any] = {}
+        if "text_fields" in d:
+            kw["text_fields"] = tuple(TextField.from_dict(x) for x in d["text_fields"])
+        if "filter_fields" in d:
+            kw["filter_fields"] = tuple(FilterField.from_dict(x) for x in d["filter_fields"])
+        if "bm25" in d:
+            kw["bm25"] = Bm25Params.from_dict(d["bm25"])
+        for key in ("single_field", "store_documents"):
+            if key in d:
+                kw[key] = bool(d[key])
+        if "writer_buffer_docs" in d:
+            kw["writer_buffer_docs"] = int(d["writer_buffer_docs"])
+        return cls(**kw)
+
+
+def _check_keys(what: str, d: dict[str, Any], allowed: set[str]) -> None:
+    if not isinstance(d, dict):
+        raise ConfigError(f"{what}: expected a mapping, got {type(d).__name__}")
+    unknown = set(d) - allowed
+    if unknown:
+        raise ConfigError(f"{what}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")

@@ -1,0 +1,103 @@
+"""Tiered merge policy (a pure function over ``SegmentMeta``) and merge execution.
+
+Policy: segments are grouped in tiers by size (powers of ``merge_factor`` in live docs);
+when a tier holds ``merge_factor`` or more segments, its smallest ``merge_factor`` are
+merged. A segment whose deleted fraction exceeds ``max_deleted_ratio`` is rewritten on
+its own. Merging drops deleted documents; searchers keep their snapshot meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from heron.index.manifest import SegmentMeta
+from heron.index.segment import Columns, SegmentData, SegmentReader
+
+
+@dataclass(frozen=True, slots=True)
+class TieredMergePolicy:
+    merge_factor: int = 10
+    max_deleted_ratio: float = 0.3
+    min_tier_docs: int = 1000
+
+    def find_merges(self, segments: tuple[SegmentMeta, ...]) -> list[list[str]]:
+        merges: list[list[str]] = []
+        used: set[str] = set()
+        for s in segments:
+            if s.doc_count and s.del_count / s.doc_count > self.max_deleted_ratio:
+                merges.append([s.name])
+                used.add(s.name)
+        tiers: dict[int, list[SegmentMeta]] = {}
+        for s in segments:
+            if s.name in used:
+                continue
+            size = max(s.live_count, self.min_tier_docs)
+            tier = int(math.log(size / self.min_tier_docs, self.merge_factor) + 1e-9)
+            tiers.setdefault(tier, []).append(s)
+        for tier in sorted(tiers):
+            group = sorted(tiers[tier], key=lambda m: m.live_count)
+            while len(group) >= self.merge_factor:
+                batch, group = group[: self.merge_factor], group[self.merge_factor :]
+                merges.append([m.name for m in batch])
+        return merges
+
+
+def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None], n_fields: int) -> SegmentData:
+    """Combine segments (in order) into one ``SegmentData`` without their deleted docs."""
+    term_lists = [r.term_list() for r in readers]
+    merged_terms = sorted(set().union(*term_lists)) if term_lists else []
+    pos = {t: i for i, t in enumerate(merged_terms)}
+    t_parts, f_parts, d_parts, tf_parts, len_parts = [], [], [], [], []
+    ids: list[str] = []
+    records: list[bytes] = []
+    cols = Columns()
+    base = 0
+    for r, live, terms in zip(readers, lives, term_lists, strict=True):
+        n = r.doc_count
+        keep = np.ones(n, dtype=bool) if live is None else live.astype(bool)
+        newdoc = np.cumsum(keep) - 1 + base
+        remap = np.array([pos[t] for t in terms], dtype=np.int64)
+        counts: np.ndarray = np.diff(np.asarray(r.list_start, dtype=np.int64)).astype(np.int64)
+        lists = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        docs = np.asarray(r.docs, dtype=np.int64)
+        alive = keep[docs]
+        t_parts.append(remap[lists[alive] // n_fields])
+        f_parts.append(lists[alive] % n_fields)
+        d_parts.append(newdoc[docs[alive]])
+        tf_parts.append(np.asarray(r.tfs, dtype=np.uint32)[alive])
+        len_parts.append(np.asarray(r.lengths)[:, keep])
+        all_ids = r.all_ids()
+        kept = np.flatnonzero(keep).tolist()
+        ids.extend(all_ids[i] for i in kept)
+        if r.store is not None:
+            recs = r.store.raw_records()
+            records.extend(recs[i] for i in kept)
+        c = r.columns()
+        cols.date.extend(c.date[i] for i in kept)
+        cols.last_updated.extend(c.last_updated[i] for i in kept)
+        cols.domain.extend(c.domain[i] for i in kept)
+        cols.url.extend(c.url[i] for i in kept)
+        cols.language.extend(c.language[i] for i in kept)
+        for k, v in c.extra.items():
+            cols.extra.setdefault(k, []).extend(v[i] for i in kept)
+        base += len(kept)
+    term = np.concatenate(t_parts) if t_parts else np.zeros(0, np.int64)
+    fld = np.concatenate(f_parts) if f_parts else np.zeros(0, np.int64)
+    doc = np.concatenate(d_parts) if d_parts else np.zeros(0, np.int64)
+    tf = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.uint32)
+    order = np.lexsort((doc, fld, term))
+    lengths = np.concatenate(len_parts, axis=1) if len_parts else np.zeros((n_fields, 0), np.uint32)
+    return SegmentData(
+        terms=merged_terms,
+        term=term[order],
+        field=fld[order],
+        doc=doc[order],
+        tf=tf[order],
+        lengths=lengths.astype(np.uint32),
+        ids=ids,
+        records=records,
+        columns=cols,
+    )

@@ -1,0 +1,186 @@
+"""Point-in-time reading: an ``IndexReader`` hands out ``Searcher`` snapshots.
+
+A ``Searcher`` is immutable: the segments (memory-mapped, read-only) and live-doc masks
+live at the moment it was opened. Commits and merges create new snapshots; a searcher
+in use keeps working on its own (files stay mapped even if a merge deletes them).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from heron.analysis import get_analyzer
+from heron.errors import QueryError
+from heron.index.manifest import Manifest, SegmentMeta
+from heron.index.segment import SegmentReader, read_live_docs
+from heron.search.executor import allowed_mask, run_segment, segment_cursors
+from heron.search.filters import SearchFilters, compile_filters
+from heron.search.parser import parse_query
+from heron.search.query import Query
+from heron.search.results import Explanation, Hit, TermContribution
+from heron.search.similarity import score as bm25_score
+from heron.search.stats import LocalStats, StatsProvider
+from heron.search.weight import BoundQuery, QueryBinder
+from heron.storage.directory import Directory
+
+MAX_K = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentView:
+    meta: SegmentMeta
+    reader: SegmentReader
+    live: np.ndarray | None
+
+
+class Searcher:
+    """Searches one snapshot of the index."""
+
+    def __init__(self, manifest: Manifest, views: list[SegmentView], stats: StatsProvider | None = None) -> None:
+        self.manifest = manifest
+        self.settings = manifest.settings
+        self.segments = views
+        self.stats = stats or LocalStats([v.meta for v in views], [v.reader for v in views])
+        self.binder = QueryBinder(self.settings, self.stats)
+        self.analyzers = [get_analyzer(f.analyzer) for f in self.settings.text_fields]
+        self._bases = np.cumsum([0] + [v.meta.doc_count for v in views]).tolist()
+
+    @property
+    def generation(self) -> int:
+        return self.manifest.generation
+
+    def doc_count(self) -> int:
+        return sum(v.meta.live_count for v in self.segments)
+
+    def with_stats(self, stats: StatsProvider) -> Searcher:
+        """The same snapshot scored with other (e.g. cluster-global) statistics."""
+        return Searcher(self.manifest, self.segments, stats)
+
+    def parse(self, query: str | Query, operator: str = "or") -> Query:
+        if isinstance(query, str):
+            if operator not in ("or", "and"):
+                raise QueryError(f"operator must be 'or' or 'and', got {operator!r}")
+            return parse_query(query, default_operator=operator)
+        return query
+
+    def search(
+        self,
+        query: str | Query,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        operator: str = "or",
+        explain: bool = False,
+        fields: bool = True,
+        algorithm: str = "maxscore",
+    ) -> list[Hit]:
+        """Top ``k`` hits after skipping ``offset``, ordered by score desc then index order."""
+        if not 0 <= k <= MAX_K:
+            raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
+        if offset < 0 or offset + k > MAX_K:
+            raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
+        bq = self.binder.bind(self.parse(query, operator))
+        cf = compile_filters(filters, self.settings)
+        want = k + offset
+        found = self._collect(bq, cf, want, algorithm)
+        hits: list[Hit] = []
+        for score, _gdoc, si, d in found[offset:want]:
+            v = self.segments[si]
+            rec = v.reader.stored(d) if fields else None
+            ext = rec["id"] if rec is not None else v.reader.external_id(d)
+            exp = self._explain(bq, si, d) if explain else None
+            hits.append(Hit(ext, exp.score if exp else score, rec, exp, (si, d)))
+        return hits
+
+    def _collect(self, bq: BoundQuery, cf: object, want: int, algorithm: str) -> list[tuple[float, int, int, int]]:
+        found: list[tuple[float, int, int, int]] = []
+        if want == 0 or not bq.scorers:
+            return found
+        theta = -np.inf
+        for si, v in enumerate(self.segments):
+            allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
+            if allowed is not None and not allowed.any():
+                continue
+            docs, scores, _ = run_segment(v.reader, bq, allowed, want, theta, algorithm)
+            if len(docs) == 0:
+                continue
+            base = self._bases[si]
+            found.extend(zip(scores.tolist(), (docs + base).tolist(), [si] * len(docs), docs.tolist(), strict=True))
+            if len(self.segments) > 1:
+                found.sort(key=lambda x: (-x[0], x[1]))
+                del found[want:]
+                if len(found) == want:
+                    theta = found[-1][0]
+        return found
+
+    def _explain(self, bq: BoundQuery, si: int, doc: int) -> Explanation:
+        seg = self.segments[si].reader
+        c = segment_cursors(seg, bq)
+        n = self.stats.doc_count()
+        total = 0.0
+        parts: list[TermContribution] = []
+        for j in range(len(c.start)):
+            s, e = int(c.start[j]), int(c.end[j])
+            pos = s + int(np.searchsorted(seg.docs[s:e], doc))
+            if pos >= e or int(seg.docs[pos]) != doc:
+                continue
+            tw = bq.scorers[int(c.scorer_index[j])]
+            f = tw.field
+            tf = int(seg.tfs[pos])
+            norm = int(seg.norms[f, doc])
+            kn = float(bq.kn[f, norm])
+            contrib = bm25_score(tw.weight, float(tf), kn)
+            total += contrib
+            fs = self.settings.text_fields[f]
+            p = self.settings.field_params(fs)
+            parts.append(TermContribution(
+                term=tw.term, field=fs.name, score=contrib, tf=tf, idf=tw.idf, weight=tw.weight,
+                doc_freq=tw.doc_freq, doc_count=n, field_length=int(seg.lengths[f, doc]),
+                avgdl=self.binder.avgdl[f], k1=p.k1, b=p.b,
+            ))
+        return Explanation(total, tuple(parts))
+
+
+class IndexReader:
+    """Opens searchers over the latest committed manifest, reusing unchanged segments."""
+
+    def __init__(self, directory: Directory) -> None:
+        self._dir = directory
+        self._lock = threading.Lock()
+        self._readers: dict[str, SegmentReader] = {}
+        self._lives: dict[str, np.ndarray] = {}
+        self._searcher: Searcher | None = None
+
+    def searcher(self) -> Searcher:
+        s = self._searcher
+        if s is None:
+            s = self.reload()
+        return s
+
+    def reload(self) -> Searcher:
+        """Open a searcher on the current manifest (cheap when nothing changed)."""
+        with self._lock:
+            manifest = Manifest.read(self._dir)
+            if self._searcher is not None and self._searcher.generation == manifest.generation:
+                return self._searcher
+            stored = manifest.settings.store_documents
+            views = []
+            readers: dict[str, SegmentReader] = {}
+            lives: dict[str, np.ndarray] = {}
+            for m in manifest.segments:
+                r = self._readers.get(m.name) or SegmentReader(self._dir, m.name, stored)
+                readers[m.name] = r
+                live = None
+                if m.del_file:
+                    live = self._lives.get(m.del_file)
+                    if live is None:
+                        live = read_live_docs(self._dir, m.del_file, m.doc_count)
+                    lives[m.del_file] = live
+                views.append(SegmentView(m, r, live))
+            self._readers, self._lives = readers, lives
+            self._searcher = Searcher(manifest, views)
+            return self._searcher

@@ -1,0 +1,272 @@
+"""One immutable segment: the data a flush or merge produces, its serializer and its reader.
+
+Files of segment ``<name>``:
+
+* ``<name>.seg`` — postings (doc ids + term frequencies per (term, field) list, term-major,
+  blocks of 128 postings with last-doc / max-tf / min-norm for block-max pruning), the
+  sorted term dictionary, per-field norms and exact lengths, external ids, filter columns.
+* ``<name>.doc`` — stored documents (see :mod:`heron.codec.store`).
+* ``<name>.<gen>.del`` — live-docs bitmap for deletes (absent when nothing is deleted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from heron import kernels
+from heron.codec.norms import encode_lengths
+from heron.codec.store import StoreReader, write_store
+from heron.document import NO_DATE
+from heron.storage.container import read_container, write_container
+from heron.storage.directory import Directory
+
+SEG_KIND = "segment"
+DEL_KIND = "livedocs"
+MAX_TF = 65535
+
+
+@dataclass(slots=True)
+class Columns:
+    """Per-document filter values, in doc order (python lists; encoded on write)."""
+
+    date: list[int] = field(default_factory=list)
+    last_updated: list[int] = field(default_factory=list)
+    domain: list[str] = field(default_factory=list)
+    url: list[str] = field(default_factory=list)
+    language: list[str] = field(default_factory=list)
+    #: declared filter fields: name -> per-doc value (None when missing)
+    extra: dict[str, list[Any]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SegmentData:
+    """Everything needed to write a segment; postings sorted by (term, field, doc)."""
+
+    terms: list[str]
+    term: np.ndarray  # int64 ordinal into ``terms`` per posting
+    field: np.ndarray  # int64 field index per posting
+    doc: np.ndarray  # int64 doc per posting
+    tf: np.ndarray  # uint32
+    lengths: np.ndarray  # uint32 [fields, docs]
+    ids: list[str]
+    records: list[bytes]  # stored JSON per doc (may be empty when not stored)
+    columns: Columns
+
+    @property
+    def doc_count(self) -> int:
+        return len(self.ids)
+
+
+def _blob(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    enc = [s.encode("utf-8") for s in strings]
+    off = np.zeros(len(enc) + 1, dtype=np.int64)
+    if enc:
+        np.cumsum([len(e) for e in enc], out=off[1:])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), off
+
+
+def _dict_encode(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    uniq = sorted(set(values))
+    pos = {v: i for i, v in enumerate(uniq)}
+    codes = np.fromiter((pos[v] for v in values), dtype=np.uint32, count=len(values))
+    blob, off = _blob(uniq)
+    return codes, blob, off
+
+
+def write_segment(
+    directory: Directory, name: str, data: SegmentData, n_fields: int, store: bool, extra_kinds: dict[str, str]
+) -> dict[str, Any]:
+    """Serialize ``data`` as segment ``name``; returns the per-field stats for the manifest."""
+    n_docs = data.doc_count
+    n_terms = len(data.terms)
+    n_lists = n_terms * n_fields
+    list_id = data.term * n_fields + data.field
+    counts = np.bincount(list_id, minlength=n_lists) if len(list_id) else np.zeros(n_lists, dtype=np.int64)
+    list_start = np.zeros(n_lists + 1, dtype=np.int64)
+    np.cumsum(counts, out=list_start[1:])
+    docs = data.doc.astype(np.uint32)
+    tfs = np.minimum(data.tf, MAX_TF).astype(np.uint16)
+    norms = encode_lengths(data.lengths) if n_docs else np.zeros((n_fields, 0), dtype=np.uint8)
+    norms = norms.reshape(n_fields, n_docs)
+    npp = norms[data.field, data.doc] if len(docs) else np.zeros(0, dtype=np.uint8)
+    k = kernels.impl()
+    blk_last, blk_maxtf, blk_minnorm, list_bstart = k.block_metadata(docs, tfs, list_start, npp)
+    terms_blob, terms_off = _blob(data.terms)
+    ids_blob, ids_off = _blob(data.ids)
+    arrays: dict[str, np.ndarray] = {
+        "docs": docs,
+        "tfs": tfs,
+        "list_start": list_start,
+        "list_bstart": list_bstart,
+        "blk_last": blk_last,
+        "blk_maxtf": np.minimum(blk_maxtf, MAX_TF).astype(np.uint16),
+        "blk_minnorm": blk_minnorm,
+        "terms_blob": terms_blob,
+        "terms_off": terms_off,
+        "norms": np.ascontiguousarray(norms),
+        "lengths": np.ascontiguousarray(data.lengths.astype(np.uint32)),
+        "ids_blob": ids_blob,
+        "ids_off": ids_off,
+        "col_date": np.array(data.columns.date, dtype=np.int64).reshape(n_docs),
+        "col_last_updated": np.array(data.columns.last_updated, dtype=np.int64).reshape(n_docs),
+    }
+    for cname in ("domain", "language"):
+        codes, blob, off = _dict_encode(getattr(data.columns, cname))
+        arrays[f"col_{cname}_codes"], arrays[f"col_{cname}_blob"], arrays[f"col_{cname}_off"] = codes, blob, off
+    arrays["col_url_blob"], arrays["col_url_off"] = _blob(data.columns.url)
+    extra_meta: dict[str, str] = {}
+    for fname, values in data.columns.extra.items():
+        kind = extra_kinds[fname]
+        extra_meta[fname] = kind
+        if kind == "numeric":
+            arrays[f"x_{fname}"] = np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+        elif kind == "date":
+            arrays[f"x_{fname}"] = np.array([NO_DATE if v is None else int(v) for v in values], dtype=np.int64)
+        else:  # keyword, possibly multi-valued → CSR over a dictionary
+            lists = [[] if v is None else [str(x) for x in (v if isinstance(v, list) else [v])] for v in values]
+            flat = [x for xs in lists for x in xs]
+            codes, blob, off = _dict_encode(flat)
+            rows = np.zeros(n_docs + 1, dtype=np.int64)
+            np.cumsum([len(xs) for xs in lists], out=rows[1:])
+            arrays[f"x_{fname}_codes"], arrays[f"x_{fname}_blob"] = codes, blob
+            arrays[f"x_{fname}_off"], arrays[f"x_{fname}_rows"] = off, rows
+    sums = data.lengths.astype(np.int64).sum(axis=1) if n_docs else np.zeros(n_fields, dtype=np.int64)
+    meta = {"docs": n_docs, "terms": n_terms, "fields": n_fields, "extra": extra_meta}
+    size = write_container(directory, f"{name}.seg", SEG_KIND, arrays, meta)
+    if store:
+        size += write_store(directory, f"{name}.doc", data.records)
+    return {"sum_len": [int(x) for x in sums], "bytes": size}
+
+
+def write_live_docs(directory: Directory, name: str, live: np.ndarray) -> None:
+    write_container(directory, name, DEL_KIND, {"bits": np.packbits(live.astype(np.uint8))}, {"docs": len(live)})
+
+
+def read_live_docs(directory: Directory, name: str, n_docs: int) -> np.ndarray:
+    meta, arrays = read_container(directory, name, DEL_KIND)
+    if int(meta["docs"]) != n_docs:
+        from heron.errors import CorruptIndexError
+
+        raise CorruptIndexError(directory.describe(name), f"live-docs for {meta['docs']} docs, segment has {n_docs}")
+    return np.unpackbits(arrays["bits"], count=n_docs).astype(np.uint8)
+
+
+class SegmentReader:
+    """Read-only, memory-mapped view of one segment (no mutable state)."""
+
+    def __init__(self, directory: Directory, name: str, stored: bool) -> None:
+        self.name = name
+        meta, a = read_container(directory, f"{name}.seg", SEG_KIND)
+        self.doc_count = int(meta["docs"])
+        self.n_fields = int(meta["fields"])
+        self.extra_kinds: dict[str, str] = dict(meta.get("extra", {}))
+        self.arrays = a
+        self.docs = a["docs"]
+        self.tfs = a["tfs"]
+        self.list_start = a["list_start"]
+        self.list_bstart = a["list_bstart"]
+        self.blk_last = a["blk_last"]
+        self.blk_maxtf = a["blk_maxtf"]
+        self.blk_minnorm = a["blk_minnorm"]
+        self.norms = a["norms"]
+        self.lengths = a["lengths"]
+        self._terms_blob = a["terms_blob"]
+        self._terms_off = a["terms_off"]
+        self._ids_blob = a["ids_blob"]
+        self._ids_off = a["ids_off"]
+        self._term_index: dict[str, int] | None = None
+        self._id_index: dict[str, int] | None = None
+        self.store = StoreReader(directory, f"{name}.doc") if stored else None
+        self._directory = directory
+
+    # -- terms -------------------------------------------------------------------------
+    def term_list(self) -> list[str]:
+        b = self._terms_blob.tobytes()
+        off = self._terms_off.tolist()
+        return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+
+    def term_ord(self, term: str) -> int:
+        """Ordinal of ``term`` in this segment, or -1."""
+        idx = self._term_index
+        if idx is None:
+            idx = self._term_index = self._build_term_index()
+        return idx.get(term, -1)
+
+    def _build_term_index(self) -> dict[str, int]:
+        return {t: i for i, t in enumerate(self.term_list())}
+
+    def list_range(self, term_ord: int, field: int) -> tuple[int, int, int]:
+        """(start, end, first block) of the postings of (term, field)."""
+        j = term_ord * self.n_fields + field
+        return int(self.list_start[j]), int(self.list_start[j + 1]), int(self.list_bstart[j])
+
+    def doc_freq(self, term_ord: int, field: int) -> int:
+        j = term_ord * self.n_fields + field
+        return int(self.list_start[j + 1] - self.list_start[j])
+
+    # -- ids and stored fields -----------------------------------------------------------
+    def external_id(self, doc: int) -> str:
+        s, e = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
+        return self._ids_blob[s:e].tobytes().decode("utf-8")
+
+    def all_ids(self) -> list[str]:
+        b = self._ids_blob.tobytes()
+        off = self._ids_off.tolist()
+        return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+
+    def doc_for_id(self, ext_id: str) -> int:
+        if self._id_index is None:
+            self._id_index = {x: i for i, x in enumerate(self.all_ids())}
+        return self._id_index.get(ext_id, -1)
+
+    def stored(self, doc: int) -> dict[str, Any]:
+        if self.store is None:
+            return {"id": self.external_id(doc)}
+        return self.store.get(doc)
+
+    # -- columns -------------------------------------------------------------------------
+    def dict_column(self, name: str) -> tuple[np.ndarray, list[str]]:
+        """(codes per doc, dictionary values) of a dictionary-encoded built-in column."""
+        a = self.arrays
+        blob = a[f"col_{name}_blob"].tobytes()
+        off = a[f"col_{name}_off"].tolist()
+        return a[f"col_{name}_codes"], [blob[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+
+    def urls(self) -> list[str]:
+        blob = self.arrays["col_url_blob"].tobytes()
+        off = self.arrays["col_url_off"].tolist()
+        return [blob[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+
+    def keyword_column(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(rows CSR offsets, codes, dictionary) of a declared keyword filter field."""
+        a = self.arrays
+        blob = a[f"x_{name}_blob"].tobytes()
+        off = a[f"x_{name}_off"].tolist()
+        values = [blob[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+        return a[f"x_{name}_rows"], a[f"x_{name}_codes"], values
+
+    def columns(self) -> Columns:
+        """Decode every column back to python values (merges)."""
+        dc, dv = self.dict_column("domain")
+        lc, lv = self.dict_column("language")
+        cols = Columns(
+            date=self.arrays["col_date"].tolist(),
+            last_updated=self.arrays["col_last_updated"].tolist(),
+            domain=[dv[c] for c in dc.tolist()],
+            url=self.urls(),
+            language=[lv[c] for c in lc.tolist()],
+        )
+        for fname, kind in self.extra_kinds.items():
+            if kind == "numeric":
+                cols.extra[fname] = [None if np.isnan(v) else v for v in self.arrays[f"x_{fname}"].tolist()]
+            elif kind == "date":
+                cols.extra[fname] = [None if v == NO_DATE else v for v in self.arrays[f"x_{fname}"].tolist()]
+            else:
+                rows, codes, values = self.keyword_column(fname)
+                r = rows.tolist()
+                c = codes.tolist()
+                cols.extra[fname] = [[values[x] for x in c[r[i] : r[i + 1]]] or None for i in range(self.doc_count)]
+        return cols

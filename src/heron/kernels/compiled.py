@@ -1,0 +1,333 @@
+"""numba versions of the kernels in :mod:`heron.kernels.reference` (same signatures, same
+results bit for bit). See that module for the conventions."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+BLOCK = 128
+_NEG_INF = -np.inf
+
+
+@njit(cache=True, inline="always")
+def _bm25(w: float, tf: float, kn: float) -> float:
+    return w * tf / (tf + kn)
+
+
+# -- top-k heap: min-heap on (score, -doc); the root is the worst kept hit -----------------
+
+
+@njit(cache=True, inline="always")
+def _worse(s1: float, d1: int, s2: float, d2: int) -> bool:
+    return s1 < s2 or (s1 == s2 and d1 > d2)
+
+
+@njit(cache=True)
+def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> int:
+    """Insert into a heap of capacity len(hs); returns the new size. Caller checks admission."""
+    k = len(hs)
+    if size < k:
+        i = size
+        size += 1
+    else:
+        i = 0
+        # replace root, sift down
+        hs[0] = s
+        hd[0] = d
+        while True:
+            left = 2 * i + 1
+            if left >= size:
+                break
+            c = left
+            r = left + 1
+            if r < size and _worse(hs[r], hd[r], hs[left], hd[left]):
+                c = r
+            if _worse(hs[c], hd[c], hs[i], hd[i]):
+                hs[i], hs[c] = hs[c], hs[i]
+                hd[i], hd[c] = hd[c], hd[i]
+                i = c
+            else:
+                break
+        return size
+    hs[i] = s
+    hd[i] = d
+    while i > 0:
+        parent = (i - 1) // 2
+        if _worse(hs[i], hd[i], hs[parent], hd[parent]):
+            hs[i], hs[parent] = hs[parent], hs[i]
+            hd[i], hd[parent] = hd[parent], hd[i]
+            i = parent
+        else:
+            break
+    return size
+
+
+@njit(cache=True)
+def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(hd[:size], kind="mergesort")  # doc ascending
+    s = hs[:size][order]
+    d = hd[:size][order]
+    order2 = np.argsort(-s, kind="mergesort")  # stable: ties keep doc order
+    return d[order2].astype(np.int64), s[order2]
+
+
+# -- exhaustive: term-at-a-time accumulation in cursor order ------------------------------
+
+
+@njit(cache=True)
+def topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, k, theta0):  # type: ignore[no-untyped-def]
+    ndocs = norms.shape[1]
+    acc = np.zeros(ndocs, dtype=np.float64)
+    hit = np.zeros(ndocs, dtype=np.uint8)
+    nt = 0
+    total = 0
+    for i in range(len(start)):
+        total += end[i] - start[i]
+    touched = np.empty(total, dtype=np.int64)
+    has_allowed = len(allowed) > 0
+    for i in range(len(start)):
+        f = field[i]
+        w = weight[i]
+        for p in range(start[i], end[i]):
+            d = docs[p]
+            if has_allowed and allowed[d] == 0:
+                continue
+            acc[d] += _bm25(w, float(tfs[p]), kn[f, norms[f, d]])
+            if hit[d] == 0:
+                hit[d] = 1
+                touched[nt] = d
+                nt += 1
+    hs = np.empty(max(k, 1), dtype=np.float64)
+    hd = np.empty(max(k, 1), dtype=np.int64)
+    size = 0
+    cand = np.sort(touched[:nt])
+    for j in range(nt):
+        d = cand[j]
+        s = acc[d]
+        if s <= theta0:
+            continue
+        if size < k or _worse(hs[0], hd[0], s, d):
+            size = _heap_push(hs, hd, size, s, d)
+    return _heap_sorted(hs, hd, size)
+
+
+# -- MaxScore with block-max bounds (document-at-a-time) ----------------------------------
+
+
+@njit(cache=True)
+def cursor_upper_bounds(blk_maxtf, blk_minnorm, bstart, bend, weight, field, kn):  # type: ignore[no-untyped-def]
+    n = len(bstart)
+    out = np.zeros(n, dtype=np.float64)
+    for i in range(n):
+        f = field[i]
+        best = 0.0
+        for b in range(bstart[i], bend[i]):
+            v = _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]])
+            if v > best:
+                best = v
+        out[i] = best
+    return out
+
+
+@njit(cache=True)
+def topk_maxscore(  # type: ignore[no-untyped-def]
+    docs, tfs, blk_last, blk_maxtf, blk_minnorm, start, end, bstart, ub_in, weight, field, kn, norms, allowed, k, theta0
+):
+    """Cursors must be ordered by ascending upper bound ``ub_in`` (from ``cursor_upper_bounds``)."""
+    n = len(start)
+    hs = np.empty(max(k, 1), dtype=np.float64)
+    hd = np.empty(max(k, 1), dtype=np.int64)
+    size = 0
+    if n == 0 or k == 0:
+        return _heap_sorted(hs, hd, 0)
+    bend = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        bend[i] = bstart[i] + (end[i] - start[i] + BLOCK - 1) // BLOCK
+    ub = ub_in.copy()
+    # inflate bounds so float rounding of partial sums can never prune a true hit
+    prefix = np.empty(n, dtype=np.float64)
+    acc = 0.0
+    for i in range(n):
+        ub[i] = ub[i] * (1.0 + 1e-9) + 1e-12
+        acc += ub[i]
+        prefix[i] = acc
+    pos = start.copy()
+    bpos = bstart.copy()
+    contrib = np.zeros(n, dtype=np.float64)
+    stamp = np.full(n, -1, dtype=np.int64)
+    has_allowed = len(allowed) > 0
+    theta = theta0
+    # first essential cursor: non-essential prefix sums are <= theta
+    p = 0
+    while p < n and prefix[p] <= theta:
+        p += 1
+    while p < n:
+        # candidate: smallest current doc among essential cursors
+        d = -1
+        for i in range(p, n):
+            if pos[i] < end[i]:
+                di = np.int64(docs[pos[i]])
+                if d < 0 or di < d:
+                    d = di
+        if d < 0:
+            break
+        if has_allowed and allowed[d] == 0:
+            for i in range(p, n):
+                if pos[i] < end[i] and docs[pos[i]] == d:
+                    pos[i] += 1
+            continue
+        # block-max bound of the essential part before scoring it
+        bound = prefix[p - 1] if p > 0 else 0.0
+        for i in range(p, n):
+            if pos[i] < end[i] and docs[pos[i]] == d:
+                b = bpos[i]
+                while blk_last[b] < d:
+                    b += 1
+                bpos[i] = b
+                f = field[i]
+                bound += _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]]) * (1.0 + 1e-9) + 1e-12
+        if bound <= theta:
+            for i in range(p, n):
+                if pos[i] < end[i] and docs[pos[i]] == d:
+                    pos[i] += 1
+            continue
+        s = 0.0
+        for i in range(p, n):
+            if pos[i] < end[i] and docs[pos[i]] == d:
+                f = field[i]
+                c = _bm25(weight[i], float(tfs[pos[i]]), kn[f, norms[f, d]])
+                contrib[i] = c
+                stamp[i] = d
+                s += c
+                pos[i] += 1
+        pruned = False
+        for i in range(p - 1, -1, -1):
+            if s + prefix[i] <= theta:
+                pruned = True
+                break
+            # shallow advance to the block that may hold d
+            b = bpos[i]
+            be = bend[i]
+            while b < be and blk_last[b] < d:
+                b += 1
+            bpos[i] = b
+            if b == be:
+                pos[i] = end[i]
+                continue
+            f = field[i]
+            rest = prefix[i - 1] if i > 0 else 0.0
+            bb = _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]]) * (1.0 + 1e-9) + 1e-12
+            if s + bb + rest <= theta:
+                # even with this block's best and every remaining bound the doc cannot enter
+                pruned = True
+                break
+            q = pos[i]
+            bs = start[i] + (b - bstart[i]) * BLOCK
+            if q < bs:
+                q = bs
+            e = end[i]
+            while q < e and docs[q] < d:
+                q += 1
+            pos[i] = q
+            if q < e and docs[q] == d:
+                c = _bm25(weight[i], float(tfs[q]), kn[f, norms[f, d]])
+                contrib[i] = c
+                stamp[i] = d
+                s += c
+        if pruned:
+            continue
+        # canonical score: contributions summed in cursor order
+        sc = 0.0
+        for i in range(n):
+            if stamp[i] == d:
+                sc += contrib[i]
+        if sc <= theta:
+            continue
+        if size < k or _worse(hs[0], hd[0], sc, d):
+            size = _heap_push(hs, hd, size, sc, d)
+        if size == k and hs[0] > theta:
+            theta = hs[0]
+            while p < n and prefix[p] <= theta:
+                p += 1
+    return _heap_sorted(hs, hd, size)
+
+
+# -- index building helpers ---------------------------------------------------------------
+
+
+@njit(cache=True)
+def block_metadata(docs, tfs, list_start, norms_per_posting):  # type: ignore[no-untyped-def]
+    nlists = len(list_start) - 1
+    nblocks = 0
+    for j in range(nlists):
+        nblocks += (list_start[j + 1] - list_start[j] + BLOCK - 1) // BLOCK
+    last = np.empty(nblocks, dtype=np.uint32)
+    maxtf = np.empty(nblocks, dtype=np.uint32)
+    minnorm = np.empty(nblocks, dtype=np.uint8)
+    lb = np.empty(nlists + 1, dtype=np.int64)
+    b = 0
+    for j in range(nlists):
+        lb[j] = b
+        s = list_start[j]
+        e = list_start[j + 1]
+        for q in range(s, e, BLOCK):
+            qe = min(q + BLOCK, e)
+            mt = 0
+            mn = 255
+            for r in range(q, qe):
+                if tfs[r] > mt:
+                    mt = tfs[r]
+                if norms_per_posting[r] < mn:
+                    mn = norms_per_posting[r]
+            last[b] = docs[qe - 1]
+            maxtf[b] = mt
+            minnorm[b] = mn
+            b += 1
+    lb[nlists] = b
+    return last, maxtf, minnorm, lb
+
+
+@njit(cache=True)
+def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[no-untyped-def]
+    n = len(base)
+    out = base.copy()
+    if n_required > 0:
+        count = np.zeros(n, dtype=np.int32)
+        for i in range(len(start)):
+            kd = kind[i]
+            if kd % 2 == 1:
+                g = (kd - 1) // 2
+                for p in range(start[i], end[i]):
+                    d = docs[p]
+                    if count[d] == g:
+                        count[d] = g + 1
+        for d in range(n):
+            if count[d] != n_required:
+                out[d] = 0
+    for i in range(len(start)):
+        if kind[i] == 2:
+            for p in range(start[i], end[i]):
+                out[docs[p]] = 0
+    return out
+
+
+def warmup() -> None:
+    """Compile every kernel on a tiny input (loads from the on-disk cache when present)."""
+    docs = np.array([0, 2, 1, 2], dtype=np.uint32)
+    tfs = np.array([1, 2, 1, 1], dtype=np.uint16)
+    start = np.array([0, 2], dtype=np.int64)
+    end = np.array([2, 4], dtype=np.int64)
+    ls = np.array([0, 2, 4], dtype=np.int64)
+    norms = np.zeros((1, 3), dtype=np.uint8)
+    npp = np.zeros(4, dtype=np.uint8)
+    last, maxtf, minnorm, lb = block_metadata(docs, tfs, ls, npp)
+    weight = np.array([1.0, 2.0])
+    field = np.zeros(2, dtype=np.int64)
+    kn = np.ones((1, 256), dtype=np.float64)
+    allowed = np.empty(0, dtype=np.uint8)
+    topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, 2, -np.inf)
+    bend = lb[:2] + (end - start + BLOCK - 1) // BLOCK
+    ub = cursor_upper_bounds(maxtf, minnorm, lb[:2], bend, weight, field, kn)
+    topk_maxscore(docs, tfs, last, maxtf, minnorm, start, end, lb[:2], ub, weight, field, kn, norms, allowed, 2, -np.inf)
+    constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))

@@ -1,0 +1,1 @@
+"""Query AST, parser, statistics, scoring and per-segment execution."""

@@ -1,0 +1,230 @@
+"""Per-segment execution: build array views of the bound query for one segment, compute the
+allowed-docs mask (deletes, filters, required/excluded terms, phrases), call one kernel.
+
+Algorithms come from a registry keyed by name: ``"maxscore"`` (block-max MaxScore, the
+default) and ``"exhaustive"`` (scores every posting; the differential-test oracle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from heron import kernels
+from heron.analysis import Analyzer
+from heron.errors import QueryError
+from heron.index.segment import SegmentReader
+from heron.search.filters import CompiledFilters
+from heron.search.weight import BoundQuery, Phrase
+
+_EMPTY_U8 = np.empty(0, dtype=np.uint8)
+
+
+@dataclass(slots=True)
+class SegmentCursors:
+    """The cursors of one segment in canonical (scoring) order."""
+
+    scorer_index: np.ndarray  # index into BoundQuery.scorers
+    start: np.ndarray
+    end: np.ndarray
+    bstart: np.ndarray
+    ub: np.ndarray
+    weight: np.ndarray
+    field: np.ndarray
+
+
+def segment_cursors(seg: SegmentReader, bq: BoundQuery) -> SegmentCursors:
+    idx, st, en, bs, w, fl = [], [], [], [], [], []
+    for i, tw in enumerate(bq.scorers):
+        o = seg.term_ord(tw.term)
+        if o < 0:
+            continue
+        s, e, b = seg.list_range(o, tw.field)
+        if e == s:
+            continue
+        idx.append(i)
+        st.append(s)
+        en.append(e)
+        bs.append(b)
+        w.append(tw.weight)
+        fl.append(tw.field)
+    start = np.array(st, dtype=np.int64)
+    end = np.array(en, dtype=np.int64)
+    bstart = np.array(bs, dtype=np.int64)
+    weight = np.array(w, dtype=np.float64)
+    field = np.array(fl, dtype=np.int64)
+    bend = bstart + (end - start + 127) // 128
+    ub = kernels.impl().cursor_upper_bounds(seg.blk_maxtf, seg.blk_minnorm, bstart, bend, weight, field, bq.kn)
+    order = np.lexsort((np.array(idx, dtype=np.int64), ub))
+    return SegmentCursors(
+        np.array(idx, dtype=np.int64)[order], start[order], end[order], bstart[order], ub[order], weight[order],
+        field[order],
+    )
+
+
+def allowed_mask(
+    seg: SegmentReader,
+    bq: BoundQuery,
+    live: np.ndarray | None,
+    filters: CompiledFilters | None,
+    analyzers: list[Analyzer],
+) -> np.ndarray | None:
+    """uint8 mask of documents that may be returned, ``None`` = all; an all-zero mask → skip."""
+    mask: np.ndarray | None = None if live is None else live
+    if filters is not None:
+        fm = filters.mask(seg)
+        mask = fm if mask is None else mask & fm
+    if bq.sites_allow or bq.sites_deny:
+        codes, values = seg.dict_column("domain")
+        urls: list[str] | None = None
+        m = np.ones(seg.doc_count, dtype=bool)
+        for df_ in bq.sites_allow + bq.sites_deny:
+            if df_.needs_url:
+                if urls is None:
+                    urls = seg.urls()
+                m &= np.fromiter((df_.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
+                                 dtype=bool, count=seg.doc_count)
+            else:
+                ok = np.fromiter((df_.matches(v) for v in values), dtype=bool, count=len(values))
+                m &= ok[codes] if len(values) else False
+        sm = m.astype(np.uint8)
+        mask = sm if mask is None else mask & sm
+    if bq.required or bq.excluded:
+        st, en, kind = [], [], []
+        n_groups = 0
+        for group in bq.required:
+            ranges = []
+            for term, f in group:
+                o = seg.term_ord(term)
+                if o >= 0:
+                    s, e, _ = seg.list_range(o, f)
+                    if e > s:
+                        ranges.append((s, e))
+            if not ranges:
+                return np.zeros(seg.doc_count, dtype=np.uint8)
+            for s, e in ranges:
+                st.append(s)
+                en.append(e)
+                kind.append(1 + 2 * n_groups)
+            n_groups += 1
+        for term, f in bq.excluded:
+            o = seg.term_ord(term)
+            if o >= 0:
+                s, e, _ = seg.list_range(o, f)
+                st.append(s)
+                en.append(e)
+                kind.append(2)
+        base = mask if mask is not None else np.ones(seg.doc_count, dtype=np.uint8)
+        mask = kernels.impl().constraint_mask(
+            seg.docs, np.array(st, dtype=np.int64), np.array(en, dtype=np.int64), np.array(kind, dtype=np.int64),
+            n_groups, np.ascontiguousarray(base, dtype=np.uint8),
+        )
+    if bq.phrases_required or bq.phrases_excluded:
+        mask = _phrase_mask(seg, bq, mask, analyzers)
+    return mask
+
+
+def _phrase_mask(
+    seg: SegmentReader, bq: BoundQuery, mask: np.ndarray | None, analyzers: list[Analyzer]
+) -> np.ndarray:
+    """Verify phrases against stored text (positions are not indexed): only candidates that
+    already contain every phrase term are re-analysed."""
+    if seg.store is None:
+        raise QueryError("phrase queries need stored documents; this index was created with store_documents=False")
+    out = np.ones(seg.doc_count, dtype=np.uint8) if mask is None else mask.copy()
+    for ph in bq.phrases_required:
+        cand = _docs_with_all(seg, ph, out)
+        keep = np.zeros(seg.doc_count, dtype=np.uint8)
+        for d in cand.tolist():
+            if _has_phrase(seg, d, ph, analyzers):
+                keep[d] = 1
+        out &= keep
+    for ph in bq.phrases_excluded:
+        cand = _docs_with_all(seg, ph, out)
+        for d in cand.tolist():
+            if _has_phrase(seg, d, ph, analyzers):
+                out[d] = 0
+    return out
+
+
+def _docs_with_all(seg: SegmentReader, ph: Phrase, base: np.ndarray) -> np.ndarray:
+    st, en, kind = [], [], []
+    for g, term in enumerate(dict.fromkeys(ph.terms)):
+        for f in ph.fields:
+            o = seg.term_ord(term)
+            if o >= 0:
+                s, e, _ = seg.list_range(o, f)
+                st.append(s)
+                en.append(e)
+                kind.append(1 + 2 * g)
+    n_groups = len(dict.fromkeys(ph.terms))
+    if len({k for k in kind}) < n_groups:
+        return np.zeros(0, dtype=np.int64)
+    m = kernels.impl().constraint_mask(
+        seg.docs, np.array(st, dtype=np.int64), np.array(en, dtype=np.int64), np.array(kind, dtype=np.int64),
+        n_groups, np.ascontiguousarray(base, dtype=np.uint8),
+    )
+    return np.flatnonzero(m)
+
+
+def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyzer]) -> bool:
+    rec = seg.stored(doc)
+    names = ["title", "text"] if seg.n_fields == 2 else ["text"]
+    for f in ph.fields:
+        if seg.n_fields == 1:
+            text = f"{rec.get('title', '')} {rec.get('text', '')}"
+        else:
+            text = str(rec.get(names[f] if f < len(names) else "", ""))
+        terms = analyzers[f].terms(text)
+        n = len(ph.terms)
+        first = ph.terms[0]
+        for i, t in enumerate(terms):
+            if t == first and tuple(terms[i : i + n]) == ph.terms:
+                return True
+    return False
+
+
+Algorithm = Callable[..., tuple[np.ndarray, np.ndarray]]
+
+
+def _run_maxscore(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, allowed: np.ndarray, k: int,
+                  theta0: float) -> tuple[np.ndarray, np.ndarray]:
+    return kernels.impl().topk_maxscore(  # type: ignore[no-any-return]
+        seg.docs, seg.tfs, seg.blk_last, seg.blk_maxtf, seg.blk_minnorm, c.start, c.end, c.bstart, c.ub,
+        c.weight, c.field, kn, seg.norms, allowed, k, theta0,
+    )
+
+
+def _run_exhaustive(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, allowed: np.ndarray, k: int,
+                    theta0: float) -> tuple[np.ndarray, np.ndarray]:
+    return kernels.impl().topk_exhaustive(  # type: ignore[no-any-return]
+        seg.docs, seg.tfs, c.start, c.end, c.weight, c.field, kn, seg.norms, allowed, k, theta0
+    )
+
+
+ALGORITHMS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    "maxscore": _run_maxscore,
+    "exhaustive": _run_exhaustive,
+}
+
+
+def run_segment(
+    seg: SegmentReader,
+    bq: BoundQuery,
+    allowed: np.ndarray | None,
+    k: int,
+    theta0: float,
+    algorithm: str = "maxscore",
+) -> tuple[np.ndarray, np.ndarray, SegmentCursors]:
+    try:
+        run = ALGORITHMS[algorithm]
+    except KeyError:
+        raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
+    c = segment_cursors(seg, bq)
+    if len(c.start) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float64), c
+    a = _EMPTY_U8 if allowed is None else np.ascontiguousarray(allowed, dtype=np.uint8)
+    docs, scores = run(seg, c, bq.kn, a, k, theta0)
+    return docs, scores, c

@@ -1,0 +1,68 @@
+"""Typed search results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TermContribution:
+    """One (term, field) part of a score: ``weight * tf / (tf + k1 * (1 - b + b * dl / avgdl))``."""
+
+    term: str
+    field: str
+    score: float
+    tf: int
+    idf: float
+    weight: float
+    doc_freq: int
+    doc_count: int
+    field_length: int
+    avgdl: float
+    k1: float
+    b: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.score:.6f} = weight({self.weight:.6f}) * tf({self.tf}) / (tf + k1({self.k1}) * (1 - b({self.b}) "
+            f"+ b * dl({self.field_length}) / avgdl({self.avgdl:.3f})))  [{self.field}:{self.term}, "
+            f"idf={self.idf:.6f} = ln(1 + (N({self.doc_count}) - df({self.doc_freq}) + 0.5) / (df + 0.5))]"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Per-term, per-field contributions; ``score`` is their sum in scoring order (exactly)."""
+
+    score: float
+    contributions: tuple[TermContribution, ...]
+
+    def describe(self) -> str:
+        lines = [f"{self.score:.6f} = sum of:"]
+        lines += ["  " + c.describe() for c in self.contributions]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: external ``id``, BM25 ``score``, stored ``fields`` (when requested)."""
+
+    id: str
+    score: float
+    fields: dict[str, Any] | None = None
+    explanation: Explanation | None = None
+    #: (segment ordinal, doc within segment) — internal address, stable within one searcher
+    address: tuple[int, int] = field(default=(0, 0), compare=False)
+
+    @property
+    def title(self) -> str:
+        return str((self.fields or {}).get("title", ""))
+
+    @property
+    def text(self) -> str:
+        return str((self.fields or {}).get("text", ""))
+
+    @property
+    def url(self) -> str:
+        return str((self.fields or {}).get("url", ""))

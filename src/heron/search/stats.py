@@ -1,0 +1,79 @@
+"""Collection statistics behind a provider protocol.
+
+Scoring asks a ``StatsProvider`` for N, the total field length and document frequencies
+instead of reading them from one segment, so a sharded deployment can plug in global
+statistics and score exactly like a single index (Lucene's ``CollectionStatistics`` /
+tantivy's ``Bm25StatisticsProvider``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from heron.index.manifest import SegmentMeta
+from heron.index.segment import SegmentReader
+
+
+class StatsProvider(Protocol):
+    def doc_count(self) -> int:
+        """Documents counted for idf and avgdl (Lucene counts deleted docs until merged)."""
+        ...
+
+    def total_length(self, field: int) -> int:
+        """Sum of analyzed lengths of ``field`` over those documents."""
+        ...
+
+    def doc_freq(self, term: str, field: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStats:
+    doc_count: int
+    total_length: int
+
+    @property
+    def avgdl(self) -> float:
+        return self.total_length / self.doc_count if self.doc_count else 1.0
+
+
+class LocalStats:
+    """Statistics of one searcher snapshot (all its segments)."""
+
+    def __init__(self, metas: Sequence[SegmentMeta], readers: Sequence[SegmentReader]) -> None:
+        self._metas = metas
+        self._readers = readers
+        self._n = sum(m.doc_count for m in metas)
+        nf = len(metas[0].sum_len) if metas else 0
+        self._len = [sum(m.sum_len[f] for m in metas) for f in range(nf)]
+
+    def doc_count(self) -> int:
+        return self._n
+
+    def total_length(self, field: int) -> int:
+        return self._len[field] if field < len(self._len) else 0
+
+    def doc_freq(self, term: str, field: int) -> int:
+        df = 0
+        for r in self._readers:
+            o = r.term_ord(term)
+            if o >= 0:
+                df += r.doc_freq(o, field)
+        return df
+
+
+class SummedStats:
+    """Sum of several providers' statistics (e.g. shards): exact global BM25 statistics."""
+
+    def __init__(self, parts: Sequence[StatsProvider]) -> None:
+        self._parts = parts
+
+    def doc_count(self) -> int:
+        return sum(p.doc_count() for p in self._parts)
+
+    def total_length(self, field: int) -> int:
+        return sum(p.total_length(field) for p in self._parts)
+
+    def doc_freq(self, term: str, field: int) -> int:
+        return sum(p.doc_freq(term, field) for p in self._parts)

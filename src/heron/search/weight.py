@@ -1,0 +1,170 @@
+"""The weight stage: bind an index-free query AST to a searcher's schema, analyzers and
+collection statistics, producing scored (term, field) entries and match constraints."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from heron.analysis import Analyzer, get_analyzer
+from heron.config import IndexSettings
+from heron.errors import QueryError
+from heron.search.domains import DomainFilter
+from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
+from heron.search.similarity import idf, tf_norm_table
+from heron.search.stats import StatsProvider
+
+
+@dataclass(frozen=True, slots=True)
+class TermWeight:
+    """A scored (term, field) pair: contribution ``weight * tf / (tf + kn[norm])``."""
+
+    term: str
+    field: int
+    weight: float
+    idf: float
+    doc_freq: int
+    query_tf: int
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    terms: tuple[str, ...]
+    fields: tuple[int, ...]
+
+
+@dataclass(slots=True)
+class BoundQuery:
+    """Everything per-segment execution needs, independent of any one segment."""
+
+    scorers: list[TermWeight]
+    #: each group is satisfied when the doc has any of its (term, field) pairs
+    required: list[list[tuple[str, int]]] = field(default_factory=list)
+    excluded: list[tuple[str, int]] = field(default_factory=list)
+    phrases_required: list[Phrase] = field(default_factory=list)
+    phrases_excluded: list[Phrase] = field(default_factory=list)
+    sites_allow: list[DomainFilter] = field(default_factory=list)
+    sites_deny: list[DomainFilter] = field(default_factory=list)
+    #: per field: norm byte → k1 * (1 - b + b * dl / avgdl)
+    kn: np.ndarray = field(default_factory=lambda: np.zeros((0, 256)))
+    #: impossible: a required group matched nothing anywhere
+    empty: bool = False
+
+
+class QueryBinder:
+    """Turns query ASTs into ``BoundQuery`` objects for one settings + stats snapshot."""
+
+    def __init__(self, settings: IndexSettings, stats: StatsProvider) -> None:
+        self.settings = settings
+        self.stats = stats
+        self.field_names = [f.name for f in settings.text_fields]
+        self.analyzers: list[Analyzer] = [get_analyzer(f.analyzer) for f in settings.text_fields]
+        n = stats.doc_count()
+        rows = []
+        for i, f in enumerate(settings.text_fields):
+            p = settings.field_params(f)
+            avgdl = stats.total_length(i) / n if n else 1.0
+            rows.append(tf_norm_table(p.k1, p.b, avgdl))
+        self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
+        self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
+
+    def _fields_for(self, name: str | None) -> list[int]:
+        if name is None:
+            return list(range(len(self.field_names)))
+        if self.settings.single_field and name in ("title", "text"):
+            return [0]
+        if name in self.field_names:
+            return [self.field_names.index(name)]
+        if name == "url":
+            return []
+        raise QueryError(f"unknown field {name!r} in query; searchable fields: {self.field_names}")
+
+    def _analyze(self, text: str, fields: list[int]) -> list[tuple[str, int]]:
+        out: list[tuple[str, int]] = []
+        for f in fields:
+            out.extend((t, f) for t in self.analyzers[f].terms(text))
+        return out
+
+    def bind(self, query: Query) -> BoundQuery:
+        if not isinstance(query, BoolQuery):
+            query = BoolQuery(should=(query,))
+        scored: Counter[tuple[str, int]] = Counter()
+        bq = BoundQuery(scorers=[], kn=self.kn)
+        for clause in query.should:
+            self._positive(clause, scored, bq, required=False)
+        for clause in query.must:
+            self._positive(clause, scored, bq, required=True)
+        for clause in query.must_not:
+            self._negative(clause, bq)
+        for clause in query.filter:
+            self._filter(clause, bq)
+        n = self.stats.doc_count()
+        for (term, f), qtf in scored.items():
+            df = self.stats.doc_freq(term, f)
+            if df == 0:
+                continue
+            w_idf = idf(n, df)
+            weight = w_idf * self.settings.text_fields[f].weight * qtf
+            bq.scorers.append(TermWeight(term, f, weight, w_idf, df, qtf))
+        return bq
+
+    def _positive(self, q: Query, scored: Counter[tuple[str, int]], bq: BoundQuery, required: bool) -> None:
+        if isinstance(q, TermQuery):
+            pairs = self._analyze(q.text, self._fields_for(q.field))
+            scored.update(pairs)
+            if required:
+                for term in dict.fromkeys(t for t, _ in pairs):
+                    bq.required.append([(t, f) for t, f in pairs if t == term])
+        elif isinstance(q, PhraseQuery):
+            fields = self._fields_for(q.field)
+            pairs = self._analyze(q.text, fields)
+            scored.update(pairs)
+            terms = tuple(self.analyzers[fields[0]].terms(q.text)) if fields else ()
+            if len(terms) > 1:
+                bq.phrases_required.append(Phrase(terms, tuple(fields)))
+            for term in dict.fromkeys(t for t, _ in pairs):
+                bq.required.append([(t, f) for t, f in pairs if t == term])
+        elif isinstance(q, SiteQuery):
+            bq.sites_allow.append(DomainFilter.from_site(q.domain))
+        elif isinstance(q, BoolQuery):
+            if q.must or q.must_not or q.filter:
+                raise QueryError("nested boolean queries with required/excluded parts are not supported")
+            if required:
+                # a required OR-group: the doc needs any of the clause terms
+                group: list[tuple[str, int]] = []
+                for c in q.should:
+                    if isinstance(c, TermQuery):
+                        pairs = self._analyze(c.text, self._fields_for(c.field))
+                        scored.update(pairs)
+                        group.extend(pairs)
+                bq.required.append(group)
+            else:
+                for c in q.should:
+                    self._positive(c, scored, bq, required=False)
+
+    def _negative(self, q: Query, bq: BoundQuery) -> None:
+        if isinstance(q, TermQuery):
+            bq.excluded.extend(self._analyze(q.text, self._fields_for(q.field)))
+        elif isinstance(q, PhraseQuery):
+            fields = self._fields_for(q.field)
+            terms = tuple(self.analyzers[fields[0]].terms(q.text)) if fields else ()
+            if len(terms) == 1:
+                bq.excluded.extend((terms[0], f) for f in fields)
+            elif terms:
+                bq.phrases_excluded.append(Phrase(terms, tuple(fields)))
+        elif isinstance(q, SiteQuery):
+            bq.sites_deny.append(DomainFilter.from_site(q.domain))
+        elif isinstance(q, BoolQuery):
+            for c in (*q.should, *q.must):
+                self._negative(c, bq)
+
+    def _filter(self, q: Query, bq: BoundQuery) -> None:
+        if isinstance(q, SiteQuery):
+            bq.sites_allow.append(DomainFilter.from_site(q.domain))
+        elif isinstance(q, BoolQuery) and all(isinstance(c, SiteQuery) for c in q.should) and q.should:
+            pats = tuple(p for c in q.should if isinstance(c, SiteQuery) for p in DomainFilter.from_site(c.domain).allow)
+            bq.sites_allow.append(DomainFilter(allow=pats))
+        else:
+            raise QueryError(f"unsupported filter clause {q!r}")
