@@ -62,18 +62,20 @@ def _run_all(p: dict[str, object]) -> list[tuple[np.ndarray, np.ndarray]]:
     k, theta0 = p["k"], p["theta0"]
     list_start = np.concatenate([start, end[-1:]])  # type: ignore[index]
     npp = np.concatenate([norms[f, docs[s:e]] for f, s, e in zip(field, start, end, strict=True)])  # type: ignore[index,call-overload]
-    last, maxtf, minnorm, lb = compiled.block_metadata(docs, tfs, list_start, npp)
-    r_last, r_maxtf, r_minnorm, r_lb = reference.block_metadata(docs, tfs, list_start, npp)
-    assert np.array_equal(last, r_last) and np.array_equal(maxtf, r_maxtf)
-    assert np.array_equal(minnorm, r_minnorm) and np.array_equal(lb, r_lb)
+    meta = compiled.block_metadata(docs, tfs, list_start, npp)
+    for got, want in zip(meta, reference.block_metadata(docs, tfs, list_start, npp), strict=True):
+        assert np.array_equal(got, want)
+    last, imp_off, imp_tf, imp_norm, lb = meta
     bstart = lb[:-1]
     bend = lb[1:]
-    ub = compiled.cursor_upper_bounds(maxtf, minnorm, bstart, bend, weight, field, kn)
-    assert np.allclose(ub, reference.cursor_upper_bounds(maxtf, minnorm, bstart, bend, weight, field, kn))
+    ub = compiled.cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, kn)
+    assert np.allclose(ub, reference.cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, kn))
     order = np.lexsort((np.arange(len(ub)), ub))
     args = [a[order] for a in (start, end, bstart, ub, weight, field)]  # type: ignore[index]
     s_, e_, bs_, ub_, w_, f_ = args
-    ms = compiled.topk_maxscore(docs, tfs, last, maxtf, minnorm, s_, e_, bs_, ub_, w_, f_, kn, norms, allowed, k, theta0)
+    ms = compiled.topk_maxscore(
+        docs, tfs, last, imp_off, imp_tf, imp_norm, s_, e_, bs_, ub_, w_, f_, kn, norms, allowed, k, theta0
+    )
     ex = compiled.topk_exhaustive(docs, tfs, s_, e_, w_, f_, kn, norms, allowed, k, theta0)
     ref = reference.topk_exhaustive(docs, tfs, s_, e_, w_, f_, kn, norms, allowed, k, theta0)
     return [ms, ex, ref]

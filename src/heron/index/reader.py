@@ -7,6 +7,7 @@ in use keeps working on its own (files stay mapped even if a merge deletes them)
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from heron.index.segment import SegmentReader, read_live_docs
 from heron.search.executor import allowed_mask, run_segment, segment_cursors
 from heron.search.filters import SearchFilters, compile_filters
 from heron.search.parser import parse_query
-from heron.search.query import Query
+from heron.search.query import BoolQuery, Query, TermQuery
 from heron.search.results import Explanation, Hit, TermContribution
 from heron.search.similarity import score as bm25_score
 from heron.search.stats import LocalStats, StatsProvider
@@ -27,6 +28,7 @@ from heron.search.weight import BoundQuery, QueryBinder
 from heron.storage.directory import Directory
 
 MAX_K = 10_000
+_SYNTAX = re.compile(r'["+\-:()]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,11 @@ class Searcher:
 
     def parse(self, query: str | Query, operator: str = "or") -> Query:
         if isinstance(query, str):
+            if operator == "or" and len(query) <= 4096 and not _SYNTAX.search(query):
+                # fast path: no operators, quotes or fields — a plain bag of words
+                words = query.split()
+                if words:
+                    return BoolQuery(should=tuple(TermQuery(w) for w in words))
             if operator not in ("or", "and"):
                 raise QueryError(f"operator must be 'or' or 'and', got {operator!r}")
             return parse_query(query, default_operator=operator)

@@ -93,7 +93,7 @@ def write_segment(
     norms = norms.reshape(n_fields, n_docs)
     npp = norms[data.field, data.doc] if len(docs) else np.zeros(0, dtype=np.uint8)
     k = kernels.impl()
-    blk_last, blk_maxtf, blk_minnorm, list_bstart = k.block_metadata(docs, tfs, list_start, npp)
+    blk_last, imp_off, imp_tf, imp_norm, list_bstart = k.block_metadata(docs, tfs, list_start, npp)
     terms_blob, terms_off = _blob(data.terms)
     ids_blob, ids_off = _blob(data.ids)
     arrays: dict[str, np.ndarray] = {
@@ -102,8 +102,9 @@ def write_segment(
         "list_start": list_start,
         "list_bstart": list_bstart,
         "blk_last": blk_last,
-        "blk_maxtf": np.minimum(blk_maxtf, MAX_TF).astype(np.uint16),
-        "blk_minnorm": blk_minnorm,
+        "imp_off": imp_off,
+        "imp_tf": imp_tf,
+        "imp_norm": imp_norm,
         "terms_blob": terms_blob,
         "terms_off": terms_off,
         "norms": np.ascontiguousarray(norms),
@@ -164,14 +165,17 @@ class SegmentReader:
         self.n_fields = int(meta["fields"])
         self.extra_kinds: dict[str, str] = dict(meta.get("extra", {}))
         self.arrays = a
-        self.docs = a["docs"]
-        self.tfs = a["tfs"]
+        # hot arrays are copied into process memory: scanning them from a file mapping is
+        # measurably slower (page-table/TLB costs); everything else stays memory-mapped
+        self.docs = np.array(a["docs"])
+        self.tfs = np.array(a["tfs"])
         self.list_start = a["list_start"]
         self.list_bstart = a["list_bstart"]
         self.blk_last = a["blk_last"]
-        self.blk_maxtf = a["blk_maxtf"]
-        self.blk_minnorm = a["blk_minnorm"]
-        self.norms = a["norms"]
+        self.imp_off = a["imp_off"]
+        self.imp_tf = a["imp_tf"]
+        self.imp_norm = a["imp_norm"]
+        self.norms = np.array(a["norms"])
         self.lengths = a["lengths"]
         self._terms_blob = a["terms_blob"]
         self._terms_off = a["terms_off"]
@@ -179,6 +183,7 @@ class SegmentReader:
         self._ids_off = a["ids_off"]
         self._term_index: dict[str, int] | None = None
         self._id_index: dict[str, int] | None = None
+        self._ids: list[str] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self._directory = directory
 
@@ -188,12 +193,16 @@ class SegmentReader:
         off = self._terms_off.tolist()
         return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
-    def term_ord(self, term: str) -> int:
-        """Ordinal of ``term`` in this segment, or -1."""
+    def term_index(self) -> dict[str, int]:
+        """term → ordinal (built on first use)."""
         idx = self._term_index
         if idx is None:
             idx = self._term_index = self._build_term_index()
-        return idx.get(term, -1)
+        return idx
+
+    def term_ord(self, term: str) -> int:
+        """Ordinal of ``term`` in this segment, or -1."""
+        return self.term_index().get(term, -1)
 
     def _build_term_index(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.term_list())}
@@ -209,8 +218,10 @@ class SegmentReader:
 
     # -- ids and stored fields -----------------------------------------------------------
     def external_id(self, doc: int) -> str:
-        s, e = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
-        return self._ids_blob[s:e].tobytes().decode("utf-8")
+        ids = self._ids
+        if ids is None:
+            ids = self._ids = self.all_ids()
+        return ids[doc]
 
     def all_ids(self) -> list[str]:
         b = self._ids_blob.tobytes()

@@ -115,15 +115,26 @@ def topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, k,
 # -- MaxScore with block-max bounds (document-at-a-time) ----------------------------------
 
 
+@njit(cache=True, inline="always")
+def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-untyped-def]
+    """Exact max of the cursor's contribution over block ``b`` (max over its impact pairs)."""
+    best = 0.0
+    for j in range(imp_off[b], imp_off[b + 1]):
+        tf = float(imp_tf[j])
+        v = w * tf / (tf + kn[f, imp_norm[j]])
+        if v > best:
+            best = v
+    return best * (1.0 + 1e-9) + 1e-12
+
+
 @njit(cache=True)
-def cursor_upper_bounds(blk_maxtf, blk_minnorm, bstart, bend, weight, field, kn):  # type: ignore[no-untyped-def]
+def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, kn):  # type: ignore[no-untyped-def]
     n = len(bstart)
     out = np.zeros(n, dtype=np.float64)
     for i in range(n):
-        f = field[i]
         best = 0.0
         for b in range(bstart[i], bend[i]):
-            v = _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]])
+            v = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
             if v > best:
                 best = v
         out[i] = best
@@ -132,9 +143,11 @@ def cursor_upper_bounds(blk_maxtf, blk_minnorm, bstart, bend, weight, field, kn)
 
 @njit(cache=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
-    docs, tfs, blk_last, blk_maxtf, blk_minnorm, start, end, bstart, ub_in, weight, field, kn, norms, allowed, k, theta0
+    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, norms, allowed, k,
+    theta0,
 ):
-    """Cursors must be ordered by ascending upper bound ``ub_in`` (from ``cursor_upper_bounds``)."""
+    """Block-max MaxScore. Cursors must be ordered by ascending upper bound ``ub`` (from
+    ``cursor_upper_bounds``, already inflated for float safety)."""
     n = len(start)
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
@@ -144,27 +157,25 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     bend = np.empty(n, dtype=np.int64)
     for i in range(n):
         bend[i] = bstart[i] + (end[i] - start[i] + BLOCK - 1) // BLOCK
-    ub = ub_in.copy()
-    # inflate bounds so float rounding of partial sums can never prune a true hit
     prefix = np.empty(n, dtype=np.float64)
     acc = 0.0
     for i in range(n):
-        ub[i] = ub[i] * (1.0 + 1e-9) + 1e-12
         acc += ub[i]
         prefix[i] = acc
     pos = start.copy()
     bpos = bstart.copy()
+    cb = np.full(n, -1, dtype=np.int64)  # block whose bound is cached in cbb
+    cbb = np.zeros(n, dtype=np.float64)
     contrib = np.zeros(n, dtype=np.float64)
     stamp = np.full(n, -1, dtype=np.int64)
     has_allowed = len(allowed) > 0
     theta = theta0
-    # first essential cursor: non-essential prefix sums are <= theta
-    p = 0
+    p = 0  # cursors [0, p) are non-essential: their bounds sum to <= theta
     while p < n and prefix[p] <= theta:
         p += 1
     while p < n:
         # candidate: smallest current doc among essential cursors
-        d = -1
+        d = np.int64(-1)
         for i in range(p, n):
             if pos[i] < end[i]:
                 di = np.int64(docs[pos[i]])
@@ -172,22 +183,48 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                     d = di
         if d < 0:
             break
-        if has_allowed and allowed[d] == 0:
-            for i in range(p, n):
-                if pos[i] < end[i] and docs[pos[i]] == d:
-                    pos[i] += 1
-            continue
-        # block-max bound of the essential part before scoring it
-        bound = prefix[p - 1] if p > 0 else 0.0
+        # block-max bounds of the essential part: ``full`` bounds every doc in [d, minlast],
+        # ``bound`` bounds d itself (only the cursors positioned on d)
+        rest_ub = prefix[p - 1] if p > 0 else 0.0
+        full = rest_ub
+        bound = rest_ub
+        minlast = np.int64(2**40)
         for i in range(p, n):
-            if pos[i] < end[i] and docs[pos[i]] == d:
+            if pos[i] < end[i]:
                 b = bpos[i]
                 while blk_last[b] < d:
                     b += 1
                 bpos[i] = b
-                f = field[i]
-                bound += _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]]) * (1.0 + 1e-9) + 1e-12
-        if bound <= theta:
+                if cb[i] != b:
+                    cb[i] = b
+                    cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
+                full += cbb[i]
+                if docs[pos[i]] == d:
+                    bound += cbb[i]
+                bl = np.int64(blk_last[b])
+                if bl < minlast:
+                    minlast = bl
+        if full <= theta:
+            # no document up to minlast can enter: move the essential cursors past it
+            for i in range(p, n):
+                if pos[i] < end[i]:
+                    b = bpos[i]
+                    be = bend[i]
+                    while b < be and blk_last[b] <= minlast:
+                        b += 1
+                    bpos[i] = b
+                    if b == be:
+                        pos[i] = end[i]
+                        continue
+                    q = pos[i]
+                    bs = start[i] + (b - bstart[i]) * BLOCK
+                    if q < bs:
+                        q = bs
+                    while docs[q] <= minlast:
+                        q += 1
+                    pos[i] = q
+            continue
+        if bound <= theta or (has_allowed and allowed[d] == 0):
             for i in range(p, n):
                 if pos[i] < end[i] and docs[pos[i]] == d:
                     pos[i] += 1
@@ -215,10 +252,11 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
             if b == be:
                 pos[i] = end[i]
                 continue
-            f = field[i]
+            if cb[i] != b:
+                cb[i] = b
+                cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
             rest = prefix[i - 1] if i > 0 else 0.0
-            bb = _bm25(weight[i], float(blk_maxtf[b]), kn[f, blk_minnorm[b]]) * (1.0 + 1e-9) + 1e-12
-            if s + bb + rest <= theta:
+            if s + cbb[i] + rest <= theta:
                 # even with this block's best and every remaining bound the doc cannot enter
                 pruned = True
                 break
@@ -231,6 +269,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                 q += 1
             pos[i] = q
             if q < e and docs[q] == d:
+                f = field[i]
                 c = _bm25(weight[i], float(tfs[q]), kn[f, norms[f, d]])
                 contrib[i] = c
                 stamp[i] = d
@@ -244,7 +283,9 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                 sc += contrib[i]
         if sc <= theta:
             continue
-        if size < k or _worse(hs[0], hd[0], sc, d):
+        if size < k:
+            size = _heap_push(hs, hd, size, sc, d)
+        elif _worse(hs[0], hd[0], sc, d):
             size = _heap_push(hs, hd, size, sc, d)
         if size == k and hs[0] > theta:
             theta = hs[0]
@@ -253,39 +294,108 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     return _heap_sorted(hs, hd, size)
 
 
+@njit(cache=True)
+def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn):  # type: ignore[no-untyped-def]
+    """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
+    upper bound (ties by input index). Pairs with ord < 0 or no postings are dropped.
+    Returns (index, start, end, bstart, ub, weight, field)."""
+    n = len(ords)
+    idx = np.empty(n, dtype=np.int64)
+    st = np.empty(n, dtype=np.int64)
+    en = np.empty(n, dtype=np.int64)
+    bs = np.empty(n, dtype=np.int64)
+    ub = np.empty(n, dtype=np.float64)
+    m = 0
+    for i in range(n):
+        o = ords[i]
+        if o < 0:
+            continue
+        j = o * n_fields + fields[i]
+        s = list_start[j]
+        e = list_start[j + 1]
+        if e <= s:
+            continue
+        b0 = list_bstart[j]
+        b1 = list_bstart[j + 1]
+        best = 0.0
+        for b in range(b0, b1):
+            v = _block_bound(b, imp_off, imp_tf, imp_norm, weights[i], kn, fields[i])
+            if v > best:
+                best = v
+        # insertion sort by (ub, i)
+        q = m
+        while q > 0 and ub[q - 1] > best:
+            idx[q] = idx[q - 1]
+            st[q] = st[q - 1]
+            en[q] = en[q - 1]
+            bs[q] = bs[q - 1]
+            ub[q] = ub[q - 1]
+            q -= 1
+        idx[q] = i
+        st[q] = s
+        en[q] = e
+        bs[q] = b0
+        ub[q] = best
+        m += 1
+    w = np.empty(m, dtype=np.float64)
+    f = np.empty(m, dtype=np.int64)
+    for q in range(m):
+        w[q] = weights[idx[q]]
+        f[q] = fields[idx[q]]
+    return idx[:m].copy(), st[:m].copy(), en[:m].copy(), bs[:m].copy(), ub[:m].copy(), w, f
+
+
 # -- index building helpers ---------------------------------------------------------------
 
 
 @njit(cache=True)
 def block_metadata(docs, tfs, list_start, norms_per_posting):  # type: ignore[no-untyped-def]
+    """Blocks of BLOCK postings per list: last doc and the block's *impacts* — the Pareto
+    frontier of (tf, norm) pairs (no other posting has both a higher tf and a lower norm),
+    which gives the exact block-max score for any BM25 parameters (Lucene's impacts)."""
     nlists = len(list_start) - 1
     nblocks = 0
     for j in range(nlists):
         nblocks += (list_start[j + 1] - list_start[j] + BLOCK - 1) // BLOCK
     last = np.empty(nblocks, dtype=np.uint32)
-    maxtf = np.empty(nblocks, dtype=np.uint32)
-    minnorm = np.empty(nblocks, dtype=np.uint8)
+    imp_off = np.empty(nblocks + 1, dtype=np.int64)
+    imp_tf = np.empty(len(docs), dtype=np.uint16)
+    imp_norm = np.empty(len(docs), dtype=np.uint8)
     lb = np.empty(nlists + 1, dtype=np.int64)
+    best = np.zeros(256, dtype=np.int64)
     b = 0
+    ni = 0
     for j in range(nlists):
         lb[j] = b
         s = list_start[j]
         e = list_start[j + 1]
         for q in range(s, e, BLOCK):
             qe = min(q + BLOCK, e)
-            mt = 0
-            mn = 255
+            lo = 255
+            hi = 0
             for r in range(q, qe):
-                if tfs[r] > mt:
-                    mt = tfs[r]
-                if norms_per_posting[r] < mn:
-                    mn = norms_per_posting[r]
+                nr = norms_per_posting[r]
+                if tfs[r] > best[nr]:
+                    best[nr] = tfs[r]
+                if nr < lo:
+                    lo = nr
+                if nr > hi:
+                    hi = nr
+            imp_off[b] = ni
+            running = 0
+            for nr in range(lo, hi + 1):
+                t = best[nr]
+                if t > running:
+                    running = t
+                    imp_tf[ni] = t
+                    imp_norm[ni] = nr
+                    ni += 1
+                best[nr] = 0
             last[b] = docs[qe - 1]
-            maxtf[b] = mt
-            minnorm[b] = mn
             b += 1
+    imp_off[nblocks] = ni
     lb[nlists] = b
-    return last, maxtf, minnorm, lb
+    return last, imp_off, imp_tf[:ni].copy(), imp_norm[:ni].copy(), lb
 
 
 @njit(cache=True)
@@ -321,13 +431,15 @@ def warmup() -> None:
     ls = np.array([0, 2, 4], dtype=np.int64)
     norms = np.zeros((1, 3), dtype=np.uint8)
     npp = np.zeros(4, dtype=np.uint8)
-    last, maxtf, minnorm, lb = block_metadata(docs, tfs, ls, npp)
+    last, imp_off, imp_tf, imp_norm, lb = block_metadata(docs, tfs, ls, npp)
     weight = np.array([1.0, 2.0])
     field = np.zeros(2, dtype=np.int64)
     kn = np.ones((1, 256), dtype=np.float64)
     allowed = np.empty(0, dtype=np.uint8)
     topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, 2, -np.inf)
-    bend = lb[:2] + (end - start + BLOCK - 1) // BLOCK
-    ub = cursor_upper_bounds(maxtf, minnorm, lb[:2], bend, weight, field, kn)
-    topk_maxscore(docs, tfs, last, maxtf, minnorm, start, end, lb[:2], ub, weight, field, kn, norms, allowed, 2, -np.inf)
+    ub = cursor_upper_bounds(imp_off, imp_tf, imp_norm, lb[:2], lb[1:], weight, field, kn)
+    topk_maxscore(docs, tfs, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, norms,
+                  allowed, 2, -np.inf)
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
+    prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
+                    imp_norm, kn)

@@ -59,8 +59,9 @@ def topk_maxscore(
     docs: np.ndarray,
     tfs: np.ndarray,
     blk_last: np.ndarray,
-    blk_maxtf: np.ndarray,
-    blk_minnorm: np.ndarray,
+    imp_off: np.ndarray,
+    imp_tf: np.ndarray,
+    imp_norm: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
     bstart: np.ndarray,
@@ -79,51 +80,112 @@ def topk_maxscore(
 
 def block_metadata(
     docs: np.ndarray, tfs: np.ndarray, list_start: np.ndarray, norms_per_posting: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per posting list, cut postings into blocks of ``BLOCK``; per block return the last doc,
-    the max tf and the min norm byte (the ingredients of the block-max score bound).
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per posting list, cut postings into blocks of ``BLOCK``; per block return the last doc
+    and its *impacts*: the Pareto frontier of (tf, norm) pairs, sorted by norm — every posting
+    of the block has a pair with tf >= its tf and norm <= its norm, so the best pair bounds the
+    block's scores exactly for any BM25 parameters.
 
-    ``list_start`` has one entry per list plus the end. Returns (blk_last, blk_maxtf,
-    blk_minnorm, list_bstart) where ``list_bstart`` (len = lists + 1) indexes the blocks.
+    ``list_start`` has one entry per list plus the end. Returns (blk_last, imp_off, imp_tf,
+    imp_norm, list_bstart); block ``b``'s impacts are ``imp_*[imp_off[b]:imp_off[b+1]]`` and
+    list ``j``'s blocks are ``list_bstart[j]:list_bstart[j+1]``.
     """
     last: list[int] = []
-    maxtf: list[int] = []
-    minnorm: list[int] = []
+    off = [0]
+    itf: list[int] = []
+    inorm: list[int] = []
     bstart = [0]
     for j in range(len(list_start) - 1):
         s, e = int(list_start[j]), int(list_start[j + 1])
         for b in range(s, e, BLOCK):
             be = min(b + BLOCK, e)
+            best: dict[int, int] = {}
+            for r in range(b, be):
+                nr = int(norms_per_posting[r])
+                best[nr] = max(best.get(nr, 0), int(tfs[r]))
+            running = 0
+            for nr in sorted(best):
+                if best[nr] > running:
+                    running = best[nr]
+                    itf.append(running)
+                    inorm.append(nr)
+            off.append(len(itf))
             last.append(int(docs[be - 1]))
-            maxtf.append(int(tfs[b:be].max()))
-            minnorm.append(int(norms_per_posting[b:be].min()))
         bstart.append(len(last))
     return (
         np.array(last, dtype=np.uint32),
-        np.array(maxtf, dtype=np.uint32),
-        np.array(minnorm, dtype=np.uint8),
+        np.array(off, dtype=np.int64),
+        np.array(itf, dtype=np.uint16),
+        np.array(inorm, dtype=np.uint8),
         np.array(bstart, dtype=np.int64),
     )
 
 
+def block_bound(b: int, imp_off: np.ndarray, imp_tf: np.ndarray, imp_norm: np.ndarray, w: float,
+                kn: np.ndarray, f: int) -> float:
+    """Max contribution over block ``b``, inflated so float rounding never makes it unsafe."""
+    best = 0.0
+    for j in range(int(imp_off[b]), int(imp_off[b + 1])):
+        best = max(best, bm25(w, float(imp_tf[j]), float(kn[f, imp_norm[j]])))
+    return best * (1.0 + 1e-9) + 1e-12
+
+
 def cursor_upper_bounds(
-    blk_maxtf: np.ndarray,
-    blk_minnorm: np.ndarray,
+    imp_off: np.ndarray,
+    imp_tf: np.ndarray,
+    imp_norm: np.ndarray,
     bstart: np.ndarray,
     bend: np.ndarray,
     weight: np.ndarray,
     field: np.ndarray,
     kn: np.ndarray,
 ) -> np.ndarray:
-    """Max over a cursor's blocks of the block bound ``bm25(w, maxtf, kn[minnorm])``."""
+    """Per cursor, the max block bound over its blocks (the term's score upper bound)."""
     out = np.zeros(len(bstart), dtype=np.float64)
     for i in range(len(bstart)):
-        f = int(field[i])
         best = 0.0
         for b in range(int(bstart[i]), int(bend[i])):
-            best = max(best, bm25(float(weight[i]), float(blk_maxtf[b]), float(kn[f, blk_minnorm[b]])))
+            best = max(best, block_bound(b, imp_off, imp_tf, imp_norm, float(weight[i]), kn, int(field[i])))
         out[i] = best
     return out
+
+
+def prepare_cursors(
+    list_start: np.ndarray,
+    list_bstart: np.ndarray,
+    n_fields: int,
+    ords: np.ndarray,
+    fields: np.ndarray,
+    weights: np.ndarray,
+    imp_off: np.ndarray,
+    imp_tf: np.ndarray,
+    imp_norm: np.ndarray,
+    kn: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Resolve (term ordinal, field) pairs into cursors sorted by (upper bound, input index)."""
+    rows = []
+    for i in range(len(ords)):
+        o = int(ords[i])
+        if o < 0:
+            continue
+        j = o * n_fields + int(fields[i])
+        s, e = int(list_start[j]), int(list_start[j + 1])
+        if e <= s:
+            continue
+        b0, b1 = int(list_bstart[j]), int(list_bstart[j + 1])
+        ub = max(block_bound(b, imp_off, imp_tf, imp_norm, float(weights[i]), kn, int(fields[i])) for b in range(b0, b1))
+        rows.append((ub, i, s, e, b0))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    idx = np.array([r[1] for r in rows], dtype=np.int64)
+    return (
+        idx,
+        np.array([r[2] for r in rows], dtype=np.int64),
+        np.array([r[3] for r in rows], dtype=np.int64),
+        np.array([r[4] for r in rows], dtype=np.int64),
+        np.array([r[0] for r in rows], dtype=np.float64),
+        np.asarray(weights, dtype=np.float64)[idx],
+        np.asarray(fields, dtype=np.int64)[idx],
+    )
 
 
 def constraint_mask(

@@ -36,32 +36,13 @@ class SegmentCursors:
 
 
 def segment_cursors(seg: SegmentReader, bq: BoundQuery) -> SegmentCursors:
-    idx, st, en, bs, w, fl = [], [], [], [], [], []
-    for i, tw in enumerate(bq.scorers):
-        o = seg.term_ord(tw.term)
-        if o < 0:
-            continue
-        s, e, b = seg.list_range(o, tw.field)
-        if e == s:
-            continue
-        idx.append(i)
-        st.append(s)
-        en.append(e)
-        bs.append(b)
-        w.append(tw.weight)
-        fl.append(tw.field)
-    start = np.array(st, dtype=np.int64)
-    end = np.array(en, dtype=np.int64)
-    bstart = np.array(bs, dtype=np.int64)
-    weight = np.array(w, dtype=np.float64)
-    field = np.array(fl, dtype=np.int64)
-    bend = bstart + (end - start + 127) // 128
-    ub = kernels.impl().cursor_upper_bounds(seg.blk_maxtf, seg.blk_minnorm, bstart, bend, weight, field, bq.kn)
-    order = np.lexsort((np.array(idx, dtype=np.int64), ub))
-    return SegmentCursors(
-        np.array(idx, dtype=np.int64)[order], start[order], end[order], bstart[order], ub[order], weight[order],
-        field[order],
+    get = seg.term_index().get
+    ords = np.fromiter((get(tw.term, -1) for tw in bq.scorers), dtype=np.int64, count=len(bq.scorers))
+    idx, start, end, bstart, ub, weight, field = kernels.impl().prepare_cursors(
+        seg.list_start, seg.list_bstart, seg.n_fields, ords, bq.fields, bq.weights, seg.imp_off, seg.imp_tf,
+        seg.imp_norm, bq.kn,
     )
+    return SegmentCursors(idx, start, end, bstart, ub, weight, field)
 
 
 def allowed_mask(
@@ -192,7 +173,7 @@ Algorithm = Callable[..., tuple[np.ndarray, np.ndarray]]
 def _run_maxscore(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, allowed: np.ndarray, k: int,
                   theta0: float) -> tuple[np.ndarray, np.ndarray]:
     return kernels.impl().topk_maxscore(  # type: ignore[no-any-return]
-        seg.docs, seg.tfs, seg.blk_last, seg.blk_maxtf, seg.blk_minnorm, c.start, c.end, c.bstart, c.ub,
+        seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, c.start, c.end, c.bstart, c.ub,
         c.weight, c.field, kn, seg.norms, allowed, k, theta0,
     )
 

@@ -49,8 +49,14 @@ class BoundQuery:
     sites_deny: list[DomainFilter] = field(default_factory=list)
     #: per field: norm byte → k1 * (1 - b + b * dl / avgdl)
     kn: np.ndarray = field(default_factory=lambda: np.zeros((0, 256)))
-    #: impossible: a required group matched nothing anywhere
-    empty: bool = False
+    #: scorer fields / weights as arrays (kernel inputs), filled by ``finish``
+    fields: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+
+    def finish(self) -> BoundQuery:
+        self.fields = np.array([s.field for s in self.scorers], dtype=np.int64)
+        self.weights = np.array([s.weight for s in self.scorers], dtype=np.float64)
+        return self
 
 
 class QueryBinder:
@@ -92,8 +98,16 @@ class QueryBinder:
             query = BoolQuery(should=(query,))
         scored: Counter[tuple[str, int]] = Counter()
         bq = BoundQuery(scorers=[], kn=self.kn)
-        for clause in query.should:
-            self._positive(clause, scored, bq, required=False)
+        if not (query.must or query.must_not or query.filter) and all(
+            type(c) is TermQuery and c.field is None for c in query.should
+        ):
+            # fast path: a plain bag of words is analysed once per field
+            text = " ".join(c.text for c in query.should)  # type: ignore[union-attr]
+            for f, analyzer in enumerate(self.analyzers):
+                scored.update((t, f) for t in analyzer.terms(text))
+        else:
+            for clause in query.should:
+                self._positive(clause, scored, bq, required=False)
         for clause in query.must:
             self._positive(clause, scored, bq, required=True)
         for clause in query.must_not:
@@ -108,7 +122,7 @@ class QueryBinder:
             w_idf = idf(n, df)
             weight = w_idf * self.settings.text_fields[f].weight * qtf
             bq.scorers.append(TermWeight(term, f, weight, w_idf, df, qtf))
-        return bq
+        return bq.finish()
 
     def _positive(self, q: Query, scored: Counter[tuple[str, int]], bq: BoundQuery, required: bool) -> None:
         if isinstance(q, TermQuery):
