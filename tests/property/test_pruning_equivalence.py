@@ -41,7 +41,9 @@ def postings_problem(draw: st.DrawFn) -> dict[str, object]:
     norms = encode_lengths(lengths).reshape(n_fields, n_docs)
     k1 = draw(st.sampled_from([0.0, 0.9, 1.2, 2.0]))
     b = draw(st.sampled_from([0.0, 0.4, 0.75, 1.0]))
-    kn = np.stack([norm_cache(k1, b, float(lengths[f].mean()) or 1.0) for f in range(n_fields)])
+    avg = [float(lengths[f].mean()) or 1.0 for f in range(n_fields)]
+    kn = np.stack([norm_cache(k1, b, avg[f]) for f in range(n_fields)])
+    knd = np.stack([k1 * ((1 - b) + b * lengths[f] / avg[f]) for f in range(n_fields)])
     weight = rng.uniform(0.01, 5.0, size=n_cursors)
     if draw(st.booleans()):
         weight[:] = weight[0]  # many exact ties
@@ -50,7 +52,7 @@ def postings_problem(draw: st.DrawFn) -> dict[str, object]:
         allowed = (rng.random(n_docs) < draw(st.sampled_from([0.05, 0.5, 0.95]))).astype(np.uint8)
     return {
         "docs": docs, "tfs": tfs, "start": np.array(starts, dtype=np.int64), "end": np.array(ends, dtype=np.int64),
-        "field": field, "weight": weight, "kn": kn, "norms": norms, "allowed": allowed,
+        "field": field, "weight": weight, "kn": kn, "knd": knd, "norms": norms, "allowed": allowed,
         "k": draw(st.sampled_from([1, 3, 10, 100, 1000])),
         "theta0": draw(st.sampled_from([-np.inf, -np.inf, 0.5, 2.0])),
     }
@@ -59,6 +61,7 @@ def postings_problem(draw: st.DrawFn) -> dict[str, object]:
 def _run_all(p: dict[str, object]) -> list[tuple[np.ndarray, np.ndarray]]:
     docs, tfs, start, end = p["docs"], p["tfs"], p["start"], p["end"]
     field, weight, kn, norms, allowed = p["field"], p["weight"], p["kn"], p["norms"], p["allowed"]
+    knd = p["knd"]
     k, theta0 = p["k"], p["theta0"]
     list_start = np.concatenate([start, end[-1:]])  # type: ignore[index]
     npp = np.concatenate([norms[f, docs[s:e]] for f, s, e in zip(field, start, end, strict=True)])  # type: ignore[index,call-overload]
@@ -74,10 +77,10 @@ def _run_all(p: dict[str, object]) -> list[tuple[np.ndarray, np.ndarray]]:
     args = [a[order] for a in (start, end, bstart, ub, weight, field)]  # type: ignore[index]
     s_, e_, bs_, ub_, w_, f_ = args
     ms = compiled.topk_maxscore(
-        docs, tfs, last, imp_off, imp_tf, imp_norm, s_, e_, bs_, ub_, w_, f_, kn, norms, allowed, k, theta0
+        docs, tfs, last, imp_off, imp_tf, imp_norm, s_, e_, bs_, ub_, w_, f_, kn, knd, allowed, k, theta0
     )
-    ex = compiled.topk_exhaustive(docs, tfs, s_, e_, w_, f_, kn, norms, allowed, k, theta0)
-    ref = reference.topk_exhaustive(docs, tfs, s_, e_, w_, f_, kn, norms, allowed, k, theta0)
+    ex = compiled.topk_exhaustive(docs, tfs, s_, e_, w_, f_, knd, allowed, k, theta0)
+    ref = reference.topk_exhaustive(docs, tfs, s_, e_, w_, f_, knd, allowed, k, theta0)
     return [ms, ex, ref]
 
 
@@ -104,11 +107,14 @@ def test_block_boundaries_and_long_lists() -> None:
     docs = np.concatenate([a, b, c])
     tfs = rng.integers(1, 20, size=len(docs)).astype(np.uint16)
     ends = np.cumsum([len(a), len(b), len(c)])
+    lengths = rng.integers(1, 400, size=n)
+    from heron.codec.norms import encode_lengths
+
     p = {
         "docs": docs, "tfs": tfs, "start": np.array([0, ends[0], ends[1]], dtype=np.int64),
         "end": ends.astype(np.int64), "field": np.zeros(3, dtype=np.int64), "weight": np.array([0.3, 2.0, 6.0]),
-        "kn": norm_cache(1.2, 0.75, 100.0)[None, :],
-        "norms": rng.integers(0, 256, size=(1, n)).astype(np.uint8), "allowed": np.empty(0, dtype=np.uint8),
+        "kn": norm_cache(1.2, 0.75, 100.0)[None, :], "knd": (1.2 * (0.25 + 0.75 * lengths / 100.0))[None, :],
+        "norms": encode_lengths(lengths)[None, :], "allowed": np.empty(0, dtype=np.uint8),
         "k": 10, "theta0": -np.inf,
     }
     ms, ex, ref = _run_all(p)

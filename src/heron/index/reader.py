@@ -112,7 +112,8 @@ class Searcher:
             allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
             if allowed is not None and not allowed.any():
                 continue
-            docs, scores, _ = run_segment(v.reader, bq, allowed, want, theta, algorithm)
+            knd = v.reader.length_norms(self.binder.k1, self.binder.b, self.binder.avgdl)
+            docs, scores, _ = run_segment(v.reader, bq, knd, allowed, want, theta, algorithm)
             if len(docs) == 0:
                 continue
             base = self._bases[si]
@@ -138,8 +139,7 @@ class Searcher:
             tw = bq.scorers[int(c.scorer_index[j])]
             f = tw.field
             tf = int(seg.tfs[pos])
-            norm = int(seg.norms[f, doc])
-            kn = float(bq.kn[f, norm])
+            kn = float(seg.length_norms(self.binder.k1, self.binder.b, self.binder.avgdl)[f, doc])
             contrib = bm25_score(tw.weight, float(tf), kn)
             total += contrib
             fs = self.settings.text_fields[f]

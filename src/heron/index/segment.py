@@ -11,6 +11,7 @@ Files of segment ``<name>``:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,7 +176,7 @@ class SegmentReader:
         self.imp_off = a["imp_off"]
         self.imp_tf = a["imp_tf"]
         self.imp_norm = a["imp_norm"]
-        self.norms = np.array(a["norms"])
+        self.norms = a["norms"]
         self.lengths = a["lengths"]
         self._terms_blob = a["terms_blob"]
         self._terms_off = a["terms_off"]
@@ -184,8 +185,23 @@ class SegmentReader:
         self._term_index: dict[str, int] | None = None
         self._id_index: dict[str, int] | None = None
         self._ids: list[str] | None = None
+        self._knd_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self._directory = directory
+
+    def length_norms(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float]) -> np.ndarray:
+        """Per field and doc: ``k1 * (1 - b + b * dl / avgdl)`` from exact lengths (cached per parameters)."""
+        key = (tuple(k1), tuple(b), tuple(avgdl))
+        hit = self._knd_cache
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        lengths = np.asarray(self.lengths, dtype=np.float64)
+        knd = np.empty((self.n_fields, self.doc_count), dtype=np.float64)
+        for f in range(self.n_fields):
+            a = avgdl[f] if avgdl[f] > 0 else 1.0
+            knd[f] = k1[f] * ((1.0 - b[f]) + b[f] * lengths[f] / a)
+        self._knd_cache = (key, knd)
+        return knd
 
     # -- terms -------------------------------------------------------------------------
     def term_list(self) -> list[str]:

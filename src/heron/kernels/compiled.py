@@ -76,8 +76,8 @@ def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray,
 
 
 @njit(cache=True)
-def topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, k, theta0):  # type: ignore[no-untyped-def]
-    ndocs = norms.shape[1]
+def topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta0):  # type: ignore[no-untyped-def]
+    ndocs = knd.shape[1]
     acc = np.zeros(ndocs, dtype=np.float64)
     hit = np.zeros(ndocs, dtype=np.uint8)
     nt = 0
@@ -93,7 +93,7 @@ def topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, k,
             d = docs[p]
             if has_allowed and allowed[d] == 0:
                 continue
-            acc[d] += _bm25(w, float(tfs[p]), kn[f, norms[f, d]])
+            acc[d] += _bm25(w, float(tfs[p]), knd[f, d])
             if hit[d] == 0:
                 hit[d] = 1
                 touched[nt] = d
@@ -143,11 +143,13 @@ def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, 
 
 @njit(cache=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
-    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, norms, allowed, k,
+    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, knd, allowed, k,
     theta0,
 ):
     """Block-max MaxScore. Cursors must be ordered by ascending upper bound ``ub`` (from
-    ``cursor_upper_bounds``, already inflated for float safety)."""
+    ``cursor_upper_bounds``, already inflated for float safety). Scores use the exact
+    per-document ``knd``; block bounds use the per-norm-byte ``kn`` (quantised lengths round
+    down, so the bound is safe)."""
     n = len(start)
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
@@ -233,7 +235,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
         for i in range(p, n):
             if pos[i] < end[i] and docs[pos[i]] == d:
                 f = field[i]
-                c = _bm25(weight[i], float(tfs[pos[i]]), kn[f, norms[f, d]])
+                c = _bm25(weight[i], float(tfs[pos[i]]), knd[f, d])
                 contrib[i] = c
                 stamp[i] = d
                 s += c
@@ -270,7 +272,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
             pos[i] = q
             if q < e and docs[q] == d:
                 f = field[i]
-                c = _bm25(weight[i], float(tfs[q]), kn[f, norms[f, d]])
+                c = _bm25(weight[i], float(tfs[q]), knd[f, d])
                 contrib[i] = c
                 stamp[i] = d
                 s += c
@@ -436,9 +438,10 @@ def warmup() -> None:
     field = np.zeros(2, dtype=np.int64)
     kn = np.ones((1, 256), dtype=np.float64)
     allowed = np.empty(0, dtype=np.uint8)
-    topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, 2, -np.inf)
+    knd = np.ones((1, 3), dtype=np.float64)
+    topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, 2, -np.inf)
     ub = cursor_upper_bounds(imp_off, imp_tf, imp_norm, lb[:2], lb[1:], weight, field, kn)
-    topk_maxscore(docs, tfs, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, norms,
+    topk_maxscore(docs, tfs, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, knd,
                   allowed, 2, -np.inf)
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,

@@ -4,9 +4,11 @@ Conventions shared with the compiled kernels:
 
 * A *cursor* ``i`` is one (term, field) posting list: postings ``docs[start[i]:end[i]]``
   with term frequencies ``tfs[...]``, blocks ``bstart[i]:bend[i]`` of ``BLOCK`` postings.
-* Its contribution to document ``d`` is ``bm25(weight[i], tf, kn[field[i], norms[field[i], d]])``
-  with ``bm25(w, tf, kn) = w * tf / (tf + kn)`` (Lucene's BM25 without the constant
-  ``k1 + 1`` factor; ``kn`` is the per-norm-byte cache ``k1 * (1 - b + b * dl / avgdl)``).
+* Its contribution to document ``d`` is ``bm25(weight[i], tf, knd[field[i], d])`` with
+  ``bm25(w, tf, kn) = w * tf / (tf + kn)`` (Lucene's BM25 without the constant ``k1 + 1``
+  factor) and ``knd[f, d] = k1 * (1 - b + b * dl / avgdl)`` from the exact length ``dl``.
+  Block bounds use ``kn[f, norm_byte]``, the same from the one-byte quantised length, which
+  rounds lengths down and so never under-estimates a score.
 * A document's score is the sum of its contributions **in cursor order** (ascending
   ``i``), so every algorithm produces bit-identical scores.
 * ``allowed`` is a uint8 mask over documents (empty = all allowed).
@@ -32,8 +34,7 @@ def topk_exhaustive(
     end: np.ndarray,
     weight: np.ndarray,
     field: np.ndarray,
-    kn: np.ndarray,
-    norms: np.ndarray,
+    knd: np.ndarray,
     allowed: np.ndarray,
     k: int,
     theta0: float,
@@ -46,7 +47,7 @@ def topk_exhaustive(
             d = int(docs[p])
             if len(allowed) and not allowed[d]:
                 continue
-            c = bm25(float(weight[i]), float(tfs[p]), float(kn[f, norms[f, d]]))
+            c = bm25(float(weight[i]), float(tfs[p]), float(knd[f, d]))
             scores[d] = scores.get(d, 0.0) + c
     ranked = sorted(((s, d) for d, s in scores.items() if s > theta0), key=lambda x: (-x[0], x[1]))[:k]
     return (
@@ -69,13 +70,13 @@ def topk_maxscore(
     weight: np.ndarray,
     field: np.ndarray,
     kn: np.ndarray,
-    norms: np.ndarray,
+    knd: np.ndarray,
     allowed: np.ndarray,
     k: int,
     theta0: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference backend: pruning gives the same answer as exhaustive scoring by definition."""
-    return topk_exhaustive(docs, tfs, start, end, weight, field, kn, norms, allowed, k, theta0)
+    return topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta0)
 
 
 def block_metadata(

@@ -170,18 +170,18 @@ def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyz
 Algorithm = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
-def _run_maxscore(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, allowed: np.ndarray, k: int,
-                  theta0: float) -> tuple[np.ndarray, np.ndarray]:
+def _run_maxscore(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray,
+                  k: int, theta0: float) -> tuple[np.ndarray, np.ndarray]:
     return kernels.impl().topk_maxscore(  # type: ignore[no-any-return]
         seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, c.start, c.end, c.bstart, c.ub,
-        c.weight, c.field, kn, seg.norms, allowed, k, theta0,
+        c.weight, c.field, kn, knd, allowed, k, theta0,
     )
 
 
-def _run_exhaustive(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, allowed: np.ndarray, k: int,
-                    theta0: float) -> tuple[np.ndarray, np.ndarray]:
+def _run_exhaustive(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray,
+                    k: int, theta0: float) -> tuple[np.ndarray, np.ndarray]:
     return kernels.impl().topk_exhaustive(  # type: ignore[no-any-return]
-        seg.docs, seg.tfs, c.start, c.end, c.weight, c.field, kn, seg.norms, allowed, k, theta0
+        seg.docs, seg.tfs, c.start, c.end, c.weight, c.field, knd, allowed, k, theta0
     )
 
 
@@ -194,6 +194,7 @@ ALGORITHMS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 def run_segment(
     seg: SegmentReader,
     bq: BoundQuery,
+    knd: np.ndarray,
     allowed: np.ndarray | None,
     k: int,
     theta0: float,
@@ -207,5 +208,5 @@ def run_segment(
     if len(c.start) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float64), c
     a = _EMPTY_U8 if allowed is None else np.ascontiguousarray(allowed, dtype=np.uint8)
-    docs, scores = run(seg, c, bq.kn, a, k, theta0)
+    docs, scores = run(seg, c, bq.kn, knd, a, k, theta0)
     return docs, scores, c

@@ -75,6 +75,9 @@ class QueryBinder:
             rows.append(tf_norm_table(p.k1, p.b, avgdl))
         self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
         self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
+        params = [settings.field_params(f) for f in settings.text_fields]
+        self.k1 = [p.k1 for p in params]
+        self.b = [p.b for p in params]
 
     def _fields_for(self, name: str | None) -> list[int]:
         if name is None:
