@@ -61,15 +61,16 @@ def allowed_mask(
         codes, values = seg.dict_column("domain")
         urls: list[str] | None = None
         m = np.ones(seg.doc_count, dtype=bool)
-        for df_ in bq.sites_allow + bq.sites_deny:
+        for df_, deny in [(x, False) for x in bq.sites_allow] + [(x, True) for x in bq.sites_deny]:
             if df_.needs_url:
                 if urls is None:
                     urls = seg.urls()
-                m &= np.fromiter((df_.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
-                                 dtype=bool, count=seg.doc_count)
+                hit = np.fromiter((df_.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
+                                  dtype=bool, count=seg.doc_count)
             else:
                 ok = np.fromiter((df_.matches(v) for v in values), dtype=bool, count=len(values))
-                m &= ok[codes] if len(values) else False
+                hit = ok[codes] if len(values) else np.zeros(seg.doc_count, dtype=bool)
+            m &= ~hit if deny else hit
         sm = m.astype(np.uint8)
         mask = sm if mask is None else mask & sm
     if bq.required or bq.excluded:

@@ -17,6 +17,8 @@ from heron.index.segment import SegmentReader
 
 
 class StatsProvider(Protocol):
+    """Source of BM25 collection statistics (local snapshot, or summed over shards)."""
+
     def doc_count(self) -> int:
         """Documents counted for idf and avgdl (Lucene counts deleted docs until merged)."""
         ...

@@ -1,0 +1,209 @@
+"""Writer and index lifecycle: add/replace/delete, commit visibility, rollback, locks, merges."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import heron
+from heron import DocumentError, IndexExistsError, IndexNotFoundError, LockError
+
+
+def ids(hits: list[heron.Hit]) -> list[str]:
+    return [h.id for h in hits]
+
+
+def test_add_search_get(make_index: Callable[..., heron.Index], tiny_docs: list[dict[str, Any]]) -> None:
+    idx = make_index(tiny_docs)
+    hits = idx.search("heron", k=10)
+    assert set(ids(hits)) == {"a", "d"}
+    assert hits[0].fields is not None and hits[0].title
+    assert idx.get("c") is not None and idx.get("c")["title"] == "Domestic cat"  # type: ignore[index]
+    assert idx.get("zzz") is None
+    assert idx.stats().doc_count == 5
+
+
+def test_changes_invisible_until_commit_and_rollback_discards(tiny_docs: list[dict[str, Any]]) -> None:
+    idx = heron.Index.in_memory()
+    w = idx.writer()
+    for d in tiny_docs:
+        w.add(d)
+    w.flush()
+    assert idx.search("heron") == []
+    w.rollback()
+    w.commit()
+    assert idx.stats().doc_count == 0
+    w.add(tiny_docs[0])
+    w.commit()
+    w.close()
+    assert ids(idx.search("heron")) == ["a"]
+
+
+def test_exception_in_writer_context_rolls_back(tiny_docs: list[dict[str, Any]]) -> None:
+    idx = heron.Index.in_memory()
+    with pytest.raises(RuntimeError), idx.writer() as w:
+        w.add(tiny_docs[0])
+        raise RuntimeError("boom")
+    assert idx.stats().doc_count == 0
+    with idx.writer() as w:  # the lock was released
+        w.add(tiny_docs[1])
+    assert idx.stats().doc_count == 1
+
+
+def test_replace_and_delete_across_segments(tiny_docs: list[dict[str, Any]]) -> None:
+    idx = heron.Index.in_memory()
+    with idx.writer() as w:
+        for d in tiny_docs:
+            w.add(d)
+    with idx.writer() as w:
+        w.add({"id": "c", "title": "Heron cat", "text": "a cat that hunts like a heron"})
+        assert w.delete("a")
+        assert not w.delete("nope")
+    got = ids(idx.search("heron", k=10))
+    assert "a" not in got and "c" in got and "d" in got
+    assert idx.get("c")["title"] == "Heron cat"  # type: ignore[index]
+    st = idx.stats()
+    # 2 of the first segment's 5 docs are gone: over the 30 % threshold, so it was rewritten
+    assert st.doc_count == 4 and st.deleted_count == 0
+
+
+def test_replace_within_one_buffer() -> None:
+    idx = heron.Index.in_memory()
+    with idx.writer() as w:
+        w.add({"id": "x", "text": "first version apples"})
+        w.add({"id": "x", "text": "second version pears"})
+    assert ids(idx.search("apples")) == []
+    assert ids(idx.search("pears")) == ["x"]
+    assert idx.stats().doc_count == 1
+
+
+def test_one_writer_at_a_time() -> None:
+    idx = heron.Index.in_memory()
+    w = idx.writer()
+    with pytest.raises(LockError):
+        idx.writer()
+    w.close()
+    idx.writer().close()
+
+
+def test_bad_documents_get_clear_errors_and_lose_nothing(tiny_docs: list[dict[str, Any]]) -> None:
+    idx = heron.Index.in_memory()
+    with idx.writer() as w:
+        w.add(tiny_docs[0])
+    bad_docs: list[Any] = [
+        {"title": "no id"},
+        {"id": ["x"]},
+        {"id": "x", "text": 5},
+        {"id": "x", "date": "yesterday"},
+        {"id": "x", "metadata": [1]},
+        {"id": "a\x00b"},
+        "not an object",
+    ]
+    for bad in bad_docs:
+        with idx.writer() as w, pytest.raises(DocumentError):
+            w.add(bad, source="input.jsonl:7")
+    assert ids(idx.search("heron")) == ["a"]
+
+
+def test_fs_index_create_open_and_errors(tmp_path: Path, tiny_docs: list[dict[str, Any]]) -> None:
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    with idx.writer() as w:
+        for d in tiny_docs:
+            w.add(d)
+    with pytest.raises(IndexExistsError):
+        heron.Index.create(p)
+    with pytest.raises(IndexNotFoundError):
+        heron.Index.open(tmp_path / "missing")
+    again = heron.Index.open(p)
+    assert ids(again.search("cat")) == ["c"]
+
+
+def test_corrupt_segment_file_raises_naming_the_file(tmp_path: Path, tiny_docs: list[dict[str, Any]]) -> None:
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    with idx.writer() as w:
+        for d in tiny_docs:
+            w.add(d)
+    seg = next(p.glob("*.seg"))
+    data = bytearray(seg.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    seg.write_bytes(bytes(data))
+    with pytest.raises(heron.CorruptIndexError) as e:
+        heron.Index.open(p).search("heron")
+    assert seg.name in str(e.value)
+
+
+def test_corrupt_manifest(tmp_path: Path) -> None:
+    p = tmp_path / "idx"
+    heron.Index.create(p)
+    m = p / "manifest.json"
+    m.write_text(m.read_text().replace('"generation": 0', '"generation": 7'))
+    with pytest.raises(heron.CorruptIndexError, match="manifest"):
+        heron.Index.open(p)
+
+
+def test_merges_preserve_results_and_drop_deletes(tiny_docs: list[dict[str, Any]]) -> None:
+    """Many segments with deletes, force-merged, score exactly like a fresh index of the survivors."""
+    idx = heron.Index.in_memory()
+    all_docs = [{**d, "id": f"{d['id']}{i}"} for i in range(40) for d in tiny_docs]
+    w = idx.writer()
+    for n, d in enumerate(all_docs):
+        w.add(d)
+        if n % 17 == 16:
+            w.commit(merge=False)
+    w.commit(merge=False)
+    dead = {f"a{i}" for i in range(0, 40, 3)} | {f"d{i}" for i in range(0, 40, 7)}
+    for x in sorted(dead):
+        w.delete(x)
+    w.commit(merge=False)
+    assert idx.stats().segment_count > 5 and idx.stats().deleted_count == len(dead)
+    w.force_merge(1)
+    w.close()
+    st = idx.stats()
+    assert st.segment_count == 1 and st.deleted_count == 0 and st.doc_count == len(all_docs) - len(dead)
+    fresh = heron.Index.in_memory()
+    with fresh.writer() as fw:
+        for d in all_docs:
+            if d["id"] not in dead:
+                fw.add(d)
+    for q in ["heron", "cat mammal", "bird migration stars", "reef island heron", "graureiher vogel"]:
+        got = [(h.id, h.score) for h in idx.search(q, k=100)]
+        want = [(h.id, h.score) for h in fresh.search(q, k=100)]
+        assert got == want and got
+
+
+def test_segmented_search_equals_single_segment(tiny_docs: list[dict[str, Any]]) -> None:
+    """Differential: the cross-segment top-k (with threshold hand-over) == one merged segment."""
+    docs = [{**d, "id": f"{d['id']}{i}", "text": d["text"] + " extra" * (i % 4)} for i in range(30) for d in tiny_docs]
+    many = heron.Index.in_memory()
+    w = many.writer()
+    for n, d in enumerate(docs):
+        w.add(d)
+        if n % 11 == 10:
+            w.commit(merge=False)
+    w.commit(merge=False)
+    w.close()
+    one = heron.Index.in_memory()
+    with one.writer() as w1:
+        for d in docs:
+            w1.add(d)
+        w1.force_merge(1)
+    assert many.stats().segment_count > 5 and one.stats().segment_count == 1
+    for q in ["heron", "cat", "bird stars extra", "island reef", "extra"]:
+        for k in (1, 5, 40):
+            a = [(h.id, h.score) for h in many.search(q, k=k)]
+            b = [(h.id, h.score) for h in one.search(q, k=k)]
+            assert a == b
+
+
+def test_merge_policy_keeps_segment_count_bounded(tiny_docs: list[dict[str, Any]]) -> None:
+    idx = heron.Index.in_memory()
+    for i in range(25):
+        with idx.writer() as w:
+            w.add({**tiny_docs[i % 5], "id": str(i)})
+    assert idx.stats().segment_count < 10
+    assert idx.stats().doc_count == 25

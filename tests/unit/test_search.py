@@ -1,0 +1,135 @@
+"""Query features end to end over a small in-memory index."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import heron
+from heron import FilterError, QueryError, QueryParseError, Range, SearchFilters
+
+
+@pytest.fixture
+def idx(make_index: Callable[..., heron.Index], tiny_docs: list[dict[str, Any]]) -> heron.Index:
+    return make_index(tiny_docs)
+
+
+def ids(hits: list[heron.Hit]) -> list[str]:
+    return [h.id for h in hits]
+
+
+def test_ranked_or_and_and_mode(idx: heron.Index) -> None:
+    assert set(ids(idx.search("heron cat"))) == {"a", "c", "d"}
+    assert ids(idx.search("heron island", operator="and")) == ["d"]
+    assert ids(idx.search("heron cat", operator="and")) == []
+
+
+def test_required_excluded_and_phrases(idx: heron.Index) -> None:
+    assert ids(idx.search("+island heron")) == ["d"]
+    assert set(ids(idx.search("heron -island"))) == {"a"}
+    assert ids(idx.search('"grey heron"')) == ["a"]
+    assert ids(idx.search('"wading heron"')) == []  # words present, not as a phrase
+    assert set(ids(idx.search('heron -"coral cay"'))) == {"a"}
+
+
+def test_site_and_field_syntax(idx: heron.Index) -> None:
+    assert ids(idx.search("heron site:wikipedia.org")) == ["a"]
+    assert ids(idx.search("heron -site:wikipedia.org")) == ["d"]
+    assert ids(idx.search("title:island")) == ["d"]
+
+
+def test_domain_filters(idx: heron.Index) -> None:
+    f = SearchFilters(domains=["example.org", "example.net"])
+    assert set(ids(idx.search("heron bird migration", filters=f))) == {"b", "d"}
+    f = SearchFilters(domains=["-wikipedia.org"])
+    assert set(ids(idx.search("heron", filters=f))) == {"d"}
+    f = SearchFilters(domains=["travel.example.net/au"])
+    assert ids(idx.search("heron", filters=f)) == ["d"]
+    with pytest.raises(FilterError, match=r"mix|both|allow"):
+        idx.search("heron", filters=SearchFilters(domains=["a.com", "-b.com"]))
+
+
+def test_date_and_language_filters(idx: heron.Index) -> None:
+    f = SearchFilters(published_after="01/01/2020", published_before="12/31/2021")
+    assert set(ids(idx.search("heron bird cat", filters=f))) == {"a", "b"}
+    f = SearchFilters(published_after="2022-01-01")
+    assert ids(idx.search("heron", filters=f)) == ["d"]
+    assert ids(idx.search("graureiher vogel", filters=SearchFilters(languages=["de"]))) == ["e"]
+    assert ids(idx.search("graureiher", filters=SearchFilters(languages=["en"]))) == []
+    with pytest.raises(FilterError, match="not a date"):
+        idx.search("heron", filters=SearchFilters(published_after="soon"))
+
+
+def test_metadata_filters_inside_the_kernel() -> None:
+    st = heron.IndexSettings(
+        filter_fields=(heron.FilterField("year", "numeric"), heron.FilterField("tags"), heron.FilterField("seen", "date"))
+    )
+    idx = heron.Index.in_memory(st)
+    with idx.writer() as w:
+        for i in range(50):
+            w.add({"id": str(i), "text": "common word " + "rare " * (i % 3),
+                   "metadata": {"year": 2000 + i, "tags": ["even" if i % 2 == 0 else "odd", "all"],
+                                "seen": f"2024-01-{1 + i % 28:02d}"}})
+    # a post-filter over a fixed top-k would return fewer than k here
+    hits = idx.search("common", k=5, filters=SearchFilters(metadata={"year": Range(gte=2040)}))
+    assert len(hits) == 5 and all(int(h.id) >= 40 for h in hits)
+    hits = idx.search("common", k=100, filters=SearchFilters(metadata={"tags": "odd"}))
+    assert len(hits) == 25 and all(int(h.id) % 2 for h in hits)
+    hits = idx.search("common", k=100, filters=SearchFilters(metadata={"year": [2001, 2003]}))
+    assert sorted(ids(hits)) == ["1", "3"]
+    hits = idx.search("common", k=100, filters=SearchFilters(metadata={"seen": Range(lte="2024-01-02")}))
+    assert sorted(int(h.id) for h in hits) == [0, 1, 28, 29]
+    with pytest.raises(FilterError, match="undeclared"):
+        idx.search("common", filters=SearchFilters(metadata={"color": "red"}))
+
+
+def test_explain_sums_to_the_score_exactly(idx: heron.Index) -> None:
+    for q in ["heron", "grey heron wading bird", "heron island reef"]:
+        plain = idx.search(q, k=5)
+        explained = idx.search(q, k=5, explain=True)
+        assert ids(plain) == ids(explained)
+        for p, e in zip(plain, explained, strict=True):
+            assert e.explanation is not None
+            total = 0.0
+            for c in e.explanation.contributions:
+                total += c.score
+            assert total == e.explanation.score == p.score
+            assert "idf" in e.explanation.describe()
+
+
+def test_offset_pages_are_consistent(make_index: Callable[..., heron.Index]) -> None:
+    idx = make_index({"id": str(i), "text": "word " * (1 + i % 7) + f"tag{i % 3}"} for i in range(60))
+    full = ids(idx.search("word tag1", k=60))
+    pages = [ids(idx.search("word tag1", k=10, offset=o)) for o in range(0, 60, 10)]
+    assert [x for page in pages for x in page] == full
+
+
+def test_ties_break_by_index_order(make_index: Callable[..., heron.Index]) -> None:
+    idx = make_index({"id": f"d{i}", "text": "same text"} for i in range(20))
+    assert ids(idx.search("same", k=20)) == [f"d{i}" for i in range(20)]
+
+
+def test_bad_queries(idx: heron.Index) -> None:
+    with pytest.raises(QueryParseError) as e:
+        idx.search('heron "unclosed')
+    assert e.value.position == 6
+    with pytest.raises(QueryParseError):
+        idx.search("   ")
+    with pytest.raises(QueryParseError, match=r"4096|long"):
+        idx.search("x" * 5000)
+    with pytest.raises(QueryError):
+        idx.search("heron", k=-1)
+    with pytest.raises(QueryError):
+        idx.search("heron", operator="xor")
+    assert idx.search("the of and") == []  # only stopwords: nothing to rank, not an error
+
+
+def test_exhaustive_algorithm_matches_default(idx: heron.Index) -> None:
+    for q in ["heron", "bird cat reef", "+heron island"]:
+        a = [(h.id, h.score) for h in idx.search(q, k=10)]
+        b = [(h.id, h.score) for h in idx.search(q, k=10, algorithm="exhaustive")]
+        assert a == b
+    with pytest.raises(QueryError, match="unknown algorithm"):
+        idx.search("heron", algorithm="magic")
