@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,43 @@ class IndexWriter:
             self.add(d)
             n += 1
         return n
+
+    def add_parallel(
+        self, docs: Iterable[Document | Mapping[str, Any]], processes: int = 0, chunk_docs: int = 50_000
+    ) -> int:
+        """Add many documents using worker processes (all cores when ``processes`` is 0).
+
+        Each chunk of ``chunk_docs`` becomes a segment built in a worker; ids are replaced as
+        with ``add`` (later wins). A document that fails validation aborts the whole call
+        before anything is committed. Needs an on-disk index (falls back to ``add_many``).
+        """
+        import os
+
+        from heron.index.parallel import run_parallel
+        from heron.storage.fs import FsDirectory
+
+        self._check_open()
+        n_proc = processes or os.cpu_count() or 1
+        if not isinstance(self._dir, FsDirectory) or n_proc <= 1:
+            return self.add_many(docs)
+        self.flush()
+
+        def names() -> Iterator[str]:
+            while True:
+                name = f"s{self._next_segment:06d}"
+                self._next_segment += 1
+                self._new_files.extend([f"{name}.seg", f"{name}.doc"])
+                yield name
+
+        results = run_parallel(str(self._dir.path), self.settings, names(), docs, n_proc, chunk_docs)
+        total = 0
+        for r in results:
+            for doc_id in r["ids"]:
+                self._delete_committed(doc_id)
+            meta = SegmentMeta(r["name"], r["doc_count"], tuple(r["sum_len"]), size_bytes=r["bytes"])
+            self._segments.append(meta)
+            total += r["doc_count"]
+        return total
 
     def delete(self, doc_id: str) -> bool:
         """Delete by external id; returns whether a document was found."""
