@@ -49,6 +49,14 @@ class Searcher:
         self.binder = QueryBinder(self.settings, self.stats)
         self.analyzers = [get_analyzer(f.analyzer) for f in self.settings.text_fields]
         self._bases = np.cumsum([0] + [v.meta.doc_count for v in views]).tolist()
+        self._knds: list[np.ndarray | None] = [None] * len(views)
+
+    def _knd(self, si: int) -> np.ndarray:
+        knd = self._knds[si]
+        if knd is None:
+            knd = self._knds[si] = self.segments[si].reader.length_norms(self.binder.k1, self.binder.b,
+                                                                          self.binder.avgdl)
+        return knd
 
     @property
     def generation(self) -> int:
@@ -112,8 +120,7 @@ class Searcher:
             allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
             if allowed is not None and not allowed.any():
                 continue
-            knd = v.reader.length_norms(self.binder.k1, self.binder.b, self.binder.avgdl)
-            docs, scores, _ = run_segment(v.reader, bq, knd, allowed, want, theta, algorithm)
+            docs, scores = run_segment(v.reader, bq, self._knd(si), allowed, want, theta, algorithm)
             if len(docs) == 0:
                 continue
             base = self._bases[si]
@@ -131,7 +138,7 @@ class Searcher:
         n = self.stats.doc_count()
         total = 0.0
         parts: list[TermContribution] = []
-        for j in range(len(c.start)):
+        for j in range(len(c.start) - 1, -1, -1):  # canonical order: descending cursor index
             s, e = int(c.start[j]), int(c.end[j])
             pos = s + int(np.searchsorted(seg.docs[s:e], doc))
             if pos >= e or int(seg.docs[pos]) != doc:
@@ -139,7 +146,7 @@ class Searcher:
             tw = bq.scorers[int(c.scorer_index[j])]
             f = tw.field
             tf = int(seg.tfs[pos])
-            kn = float(seg.length_norms(self.binder.k1, self.binder.b, self.binder.avgdl)[f, doc])
+            kn = float(self._knd(si)[f, doc])
             contrib = bm25_score(tw.weight, float(tf), kn)
             total += contrib
             fs = self.settings.text_fields[f]

@@ -86,7 +86,7 @@ def topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta
         total += end[i] - start[i]
     touched = np.empty(total, dtype=np.int64)
     has_allowed = len(allowed) > 0
-    for i in range(len(start)):
+    for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
         f = field[i]
         w = weight[i]
         for p in range(start[i], end[i]):
@@ -101,9 +101,9 @@ def topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
     size = 0
-    cand = np.sort(touched[:nt])
+    # the heap orders by (score, doc) itself, so candidates need no sorting
     for j in range(nt):
-        d = cand[j]
+        d = touched[j]
         s = acc[d]
         if s <= theta0:
             continue
@@ -141,158 +141,167 @@ def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, 
     return out
 
 
+@njit(cache=True, inline="always")
+def _seek(docs, q, lo_block_start, e, d):  # type: ignore[no-untyped-def]
+    """First posting index in [max(q, lo_block_start), e) with doc >= d (binary search)."""
+    lo = q if q > lo_block_start else lo_block_start
+    hi = e
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if docs[mid] < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+WINDOW = 4096
+
+
 @njit(cache=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
     docs, tfs, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, knd, allowed, k,
     theta0,
 ):
-    """Block-max MaxScore. Cursors must be ordered by ascending upper bound ``ub`` (from
+    """Block-max MaxScore, scored in windows of ``WINDOW`` documents (Lucene's
+    MaxScoreBulkScorer design). Cursors must be ordered by ascending upper bound ``ub`` (from
     ``cursor_upper_bounds``, already inflated for float safety). Scores use the exact
     per-document ``knd``; block bounds use the per-norm-byte ``kn`` (quantised lengths round
-    down, so the bound is safe)."""
+    down, so the bound is safe).
+
+    Cursors ``[0, p)`` are *non-essential*: their bounds sum to <= theta, so a document only
+    they contain cannot enter. Per window, the essential cursors (``[p, n)``, highest bound
+    first) are accumulated term-at-a-time into a small buffer; then each touched document, in
+    doc order, probes the non-essential cursors (highest bound first; block bound, then a
+    binary search in the block) while its running score plus the remaining bounds can still
+    beat theta. A block of an essential cursor whose bound plus every other bound cannot beat
+    theta is skipped whole. Contributions are always added in descending cursor order — the
+    canonical order shared with the exhaustive kernel and ``explain`` — so scores are
+    bit-identical across algorithms.
+    """
     n = len(start)
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
     size = 0
     if n == 0 or k == 0:
         return _heap_sorted(hs, hd, 0)
+    SENT = np.int64(2**40)
     bend = np.empty(n, dtype=np.int64)
+    prefix = np.empty(n, dtype=np.float64)
+    total_ub = 0.0
     for i in range(n):
         bend[i] = bstart[i] + (end[i] - start[i] + BLOCK - 1) // BLOCK
-    prefix = np.empty(n, dtype=np.float64)
-    acc = 0.0
-    for i in range(n):
-        acc += ub[i]
-        prefix[i] = acc
+        total_ub += ub[i]
+        prefix[i] = total_ub
     pos = start.copy()
     bpos = bstart.copy()
     cb = np.full(n, -1, dtype=np.int64)  # block whose bound is cached in cbb
     cbb = np.zeros(n, dtype=np.float64)
-    contrib = np.zeros(n, dtype=np.float64)
-    stamp = np.full(n, -1, dtype=np.int64)
+    acc = np.zeros(WINDOW, dtype=np.float64)
+    hit = np.zeros(WINDOW, dtype=np.uint8)
     has_allowed = len(allowed) > 0
     theta = theta0
-    p = 0  # cursors [0, p) are non-essential: their bounds sum to <= theta
+    p = 0
     while p < n and prefix[p] <= theta:
         p += 1
     while p < n:
-        # candidate: smallest current doc among essential cursors
-        d = np.int64(-1)
+        # next window starts at the smallest essential doc
+        w0 = SENT
         for i in range(p, n):
             if pos[i] < end[i]:
                 di = np.int64(docs[pos[i]])
-                if d < 0 or di < d:
-                    d = di
-        if d < 0:
+                if di < w0:
+                    w0 = di
+        if w0 == SENT:
             break
-        # block-max bounds of the essential part: ``full`` bounds every doc in [d, minlast],
-        # ``bound`` bounds d itself (only the cursors positioned on d)
-        rest_ub = prefix[p - 1] if p > 0 else 0.0
-        full = rest_ub
-        bound = rest_ub
-        minlast = np.int64(2**40)
-        for i in range(p, n):
-            if pos[i] < end[i]:
+        w1 = w0 + WINDOW
+        lo = WINDOW
+        hi = -1
+        for i in range(n - 1, p - 1, -1):
+            f = field[i]
+            w = weight[i]
+            q = pos[i]
+            e = end[i]
+            others = prefix[n - 1] - ub[i]
+            while q < e:
+                d = np.int64(docs[q])
+                if d >= w1:
+                    break
+                # entering a block: skip it whole if it cannot beat theta
                 b = bpos[i]
                 while blk_last[b] < d:
                     b += 1
                 bpos[i] = b
                 if cb[i] != b:
                     cb[i] = b
-                    cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
-                full += cbb[i]
-                if docs[pos[i]] == d:
-                    bound += cbb[i]
+                    cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f)
+                if cbb[i] + others <= theta:
+                    nq = start[i] + (b - bstart[i] + 1) * BLOCK
+                    q = nq if nq < e else e
+                    continue
                 bl = np.int64(blk_last[b])
-                if bl < minlast:
-                    minlast = bl
-        if full <= theta:
-            # no document up to minlast can enter: move the essential cursors past it
-            for i in range(p, n):
-                if pos[i] < end[i]:
-                    b = bpos[i]
-                    be = bend[i]
-                    while b < be and blk_last[b] <= minlast:
-                        b += 1
-                    bpos[i] = b
-                    if b == be:
-                        pos[i] = end[i]
-                        continue
-                    q = pos[i]
-                    bs = start[i] + (b - bstart[i]) * BLOCK
-                    if q < bs:
-                        q = bs
-                    while docs[q] <= minlast:
-                        q += 1
-                    pos[i] = q
-            continue
-        if bound <= theta or (has_allowed and allowed[d] == 0):
-            for i in range(p, n):
-                if pos[i] < end[i] and docs[pos[i]] == d:
-                    pos[i] += 1
-            continue
-        s = 0.0
-        for i in range(p, n):
-            if pos[i] < end[i] and docs[pos[i]] == d:
-                f = field[i]
-                c = _bm25(weight[i], float(tfs[pos[i]]), knd[f, d])
-                contrib[i] = c
-                stamp[i] = d
-                s += c
-                pos[i] += 1
-        pruned = False
-        for i in range(p - 1, -1, -1):
-            if s + prefix[i] <= theta:
-                pruned = True
-                break
-            # shallow advance to the block that may hold d
-            b = bpos[i]
-            be = bend[i]
-            while b < be and blk_last[b] < d:
-                b += 1
-            bpos[i] = b
-            if b == be:
-                pos[i] = end[i]
-                continue
-            if cb[i] != b:
-                cb[i] = b
-                cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
-            rest = prefix[i - 1] if i > 0 else 0.0
-            if s + cbb[i] + rest <= theta:
-                # even with this block's best and every remaining bound the doc cannot enter
-                pruned = True
-                break
-            q = pos[i]
-            bs = start[i] + (b - bstart[i]) * BLOCK
-            if q < bs:
-                q = bs
-            e = end[i]
-            while q < e and docs[q] < d:
-                q += 1
+                stop = bl if bl < w1 - 1 else w1 - 1
+                while q < e:
+                    d = np.int64(docs[q])
+                    if d > stop:
+                        break
+                    j = d - w0
+                    acc[j] += _bm25(w, float(tfs[q]), knd[f, d])
+                    hit[j] = 1
+                    if j < lo:
+                        lo = j
+                    if j > hi:
+                        hi = j
+                    q += 1
             pos[i] = q
-            if q < e and docs[q] == d:
-                f = field[i]
-                c = _bm25(weight[i], float(tfs[q]), knd[f, d])
-                contrib[i] = c
-                stamp[i] = d
-                s += c
-        if pruned:
-            continue
-        # canonical score: contributions summed in cursor order
-        sc = 0.0
-        for i in range(n):
-            if stamp[i] == d:
-                sc += contrib[i]
-        if sc <= theta:
-            continue
-        if size < k:
-            size = _heap_push(hs, hd, size, sc, d)
-        elif _worse(hs[0], hd[0], sc, d):
-            size = _heap_push(hs, hd, size, sc, d)
-        if size == k and hs[0] > theta:
-            theta = hs[0]
-            while p < n and prefix[p] <= theta:
-                p += 1
+        pw = p  # the partition used for this window's accumulation
+        for j in range(lo, hi + 1):
+            if hit[j] == 0:
+                continue
+            hit[j] = 0
+            s = acc[j]
+            acc[j] = 0.0
+            d = w0 + j
+            if has_allowed and allowed[d] == 0:
+                continue
+            pruned = False
+            for i in range(pw - 1, -1, -1):
+                if s + prefix[i] <= theta:
+                    pruned = True
+                    break
+                b = bpos[i]
+                be = bend[i]
+                while b < be and blk_last[b] < d:
+                    b += 1
+                bpos[i] = b
+                if b == be:
+                    pos[i] = end[i]
+                    continue
+                if cb[i] != b:
+                    cb[i] = b
+                    cbb[i] = _block_bound(b, imp_off, imp_tf, imp_norm, weight[i], kn, field[i])
+                rest = prefix[i - 1] if i > 0 else 0.0
+                if s + cbb[i] + rest <= theta:
+                    pruned = True
+                    break
+                bs = start[i] + (b - bstart[i]) * BLOCK
+                be_p = bs + BLOCK
+                if be_p > end[i]:
+                    be_p = end[i]
+                q = _seek(docs, pos[i], bs, be_p, d)
+                pos[i] = q
+                if q < end[i] and np.int64(docs[q]) == d:
+                    s += _bm25(weight[i], float(tfs[q]), knd[field[i], d])
+            if pruned or s <= theta:
+                continue
+            if size < k:
+                size = _heap_push(hs, hd, size, s, d)
+            elif _worse(hs[0], hd[0], s, d):
+                size = _heap_push(hs, hd, size, s, d)
+            if size == k and hs[0] > theta:
+                theta = hs[0]
+        while p < n and prefix[p] <= theta:
+            p += 1
     return _heap_sorted(hs, hd, size)
 
 
@@ -345,6 +354,22 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
         w[q] = weights[idx[q]]
         f[q] = fields[idx[q]]
     return idx[:m].copy(), st[:m].copy(), en[:m].copy(), bs[:m].copy(), ub[:m].copy(), w, f
+
+
+@njit(cache=True)
+def topk_terms(  # type: ignore[no-untyped-def]
+    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
+    kn, knd, allowed, k, theta0, exhaustive,
+):
+    """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
+    and run block-max MaxScore, or the exhaustive scorer when ``exhaustive`` is true."""
+    idx, st, en, bs, ub, w, f = prepare_cursors(
+        list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
+    )
+    if exhaustive:
+        return topk_exhaustive(docs, tfs, st, en, w, f, knd, allowed, k, theta0)
+    return topk_maxscore(docs, tfs, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, knd, allowed, k,
+                         theta0)
 
 
 # -- index building helpers ---------------------------------------------------------------
@@ -446,3 +471,6 @@ def warmup() -> None:
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
                     imp_norm, kn)
+    for exhaustive in (False, True):
+        topk_terms(docs, tfs, last, imp_off, imp_tf, imp_norm, ls, lb, 1, np.array([0, 1, -1]),
+                   np.zeros(3, dtype=np.int64), np.ones(3), kn, knd, allowed, 2, -np.inf, exhaustive)

@@ -9,8 +9,9 @@ Conventions shared with the compiled kernels:
   factor) and ``knd[f, d] = k1 * (1 - b + b * dl / avgdl)`` from the exact length ``dl``.
   Block bounds use ``kn[f, norm_byte]``, the same from the one-byte quantised length, which
   rounds lengths down and so never under-estimates a score.
-* A document's score is the sum of its contributions **in cursor order** (ascending
-  ``i``), so every algorithm produces bit-identical scores.
+* A document's score is the sum of its contributions **in descending cursor order** (cursors
+  are sorted by ascending upper bound, so the highest-bound terms are added first — the order
+  MaxScore naturally visits them), so every algorithm produces bit-identical scores.
 * ``allowed`` is a uint8 mask over documents (empty = all allowed).
 * Results are ordered by score descending, then doc ascending; a document enters only if
   its score is strictly greater than ``theta0`` (the k-th score of earlier segments).
@@ -41,7 +42,7 @@ def topk_exhaustive(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Score every posting of every cursor; keep the top ``k``."""
     scores: dict[int, float] = {}
-    for i in range(len(start)):
+    for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
         f = int(field[i])
         for p in range(int(start[i]), int(end[i])):
             d = int(docs[p])
@@ -187,6 +188,19 @@ def prepare_cursors(
         np.asarray(weights, dtype=np.float64)[idx],
         np.asarray(fields, dtype=np.int64)[idx],
     )
+
+
+def topk_terms(
+    docs: np.ndarray, tfs: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray, imp_tf: np.ndarray,
+    imp_norm: np.ndarray, list_start: np.ndarray, list_bstart: np.ndarray, n_fields: int, ords: np.ndarray,
+    fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray, k: int,
+    theta0: float, exhaustive: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Resolve cursors and score them (the reference is always exhaustive)."""
+    _, st, en, _, _, w, f = prepare_cursors(
+        list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
+    )
+    return topk_exhaustive(docs, tfs, st, en, w, f, knd, allowed, k, theta0)
 
 
 def constraint_mask(

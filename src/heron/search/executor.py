@@ -168,28 +168,7 @@ def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyz
     return False
 
 
-Algorithm = Callable[..., tuple[np.ndarray, np.ndarray]]
-
-
-def _run_maxscore(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray,
-                  k: int, theta0: float) -> tuple[np.ndarray, np.ndarray]:
-    return kernels.impl().topk_maxscore(  # type: ignore[no-any-return]
-        seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, c.start, c.end, c.bstart, c.ub,
-        c.weight, c.field, kn, knd, allowed, k, theta0,
-    )
-
-
-def _run_exhaustive(seg: SegmentReader, c: SegmentCursors, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray,
-                    k: int, theta0: float) -> tuple[np.ndarray, np.ndarray]:
-    return kernels.impl().topk_exhaustive(  # type: ignore[no-any-return]
-        seg.docs, seg.tfs, c.start, c.end, c.weight, c.field, knd, allowed, k, theta0
-    )
-
-
-ALGORITHMS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "maxscore": _run_maxscore,
-    "exhaustive": _run_exhaustive,
-}
+ALGORITHMS: dict[str, bool] = {"maxscore": False, "exhaustive": True}  # name -> exhaustive flag
 
 
 def run_segment(
@@ -200,14 +179,16 @@ def run_segment(
     k: int,
     theta0: float,
     algorithm: str = "maxscore",
-) -> tuple[np.ndarray, np.ndarray, SegmentCursors]:
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` (docs, scores) of one segment, entering only above ``theta0``."""
     try:
-        run = ALGORITHMS[algorithm]
+        exhaustive = ALGORITHMS[algorithm]
     except KeyError:
         raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
-    c = segment_cursors(seg, bq)
-    if len(c.start) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float64), c
-    a = _EMPTY_U8 if allowed is None else np.ascontiguousarray(allowed, dtype=np.uint8)
-    docs, scores = run(seg, c, bq.kn, knd, a, k, theta0)
-    return docs, scores, c
+    get = seg.term_index().get
+    ords = np.array([get(tw.term, -1) for tw in bq.scorers], dtype=np.int64)
+    a = _EMPTY_U8 if allowed is None else allowed
+    return kernels.impl().topk_terms(  # type: ignore[no-any-return]
+        seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
+        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, exhaustive,
+    )
