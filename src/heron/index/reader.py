@@ -113,7 +113,7 @@ class Searcher:
 
     def _collect(self, bq: BoundQuery, cf: object, want: int, algorithm: str) -> list[tuple[float, int, int, int]]:
         found: list[tuple[float, int, int, int]] = []
-        if want == 0 or not bq.scorers:
+        if want == 0 or not bq.terms:
             return found
         theta = -np.inf
         for si, v in enumerate(self.segments):
@@ -137,13 +137,14 @@ class Searcher:
         c = segment_cursors(seg, bq)
         n = self.stats.doc_count()
         total = 0.0
+        scorers = bq.scorers
         parts: list[TermContribution] = []
         for j in range(len(c.start) - 1, -1, -1):  # canonical order: descending cursor index
             s, e = int(c.start[j]), int(c.end[j])
             pos = s + int(np.searchsorted(seg.docs[s:e], doc))
             if pos >= e or int(seg.docs[pos]) != doc:
                 continue
-            tw = bq.scorers[int(c.scorer_index[j])]
+            tw = scorers[int(c.scorer_index[j])]
             f = tw.field
             tf = int(seg.tfs[pos])
             kn = float(self._knd(si)[f, doc])

@@ -27,6 +27,7 @@ from heron.storage.directory import Directory
 SEG_KIND = "segment"
 DEL_KIND = "livedocs"
 MAX_TF = 65535
+BLOCK = 128  # postings per block (kernels.compiled.BLOCK)
 
 
 @dataclass(slots=True)
@@ -69,6 +70,21 @@ def _blob(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(enc), dtype=np.uint8), off
 
 
+def _narrow(a: np.ndarray) -> np.ndarray:
+    """The smallest unsigned dtype holding every value of ``a`` (non-negative integers)."""
+    top = int(a.max()) if a.size else 0
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dt).max:
+            return a.astype(dt)
+    return a.astype(np.uint64)
+
+
+def _offsets(lengths: np.ndarray) -> np.ndarray:
+    off = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=off[1:])
+    return off
+
+
 def _dict_encode(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     uniq = sorted(set(values))
     pos = {v: i for i, v in enumerate(uniq)}
@@ -97,28 +113,36 @@ def write_segment(
     blk_last, imp_off, imp_tf, imp_norm, list_bstart = k.block_metadata(docs, tfs, list_start, npp)
     terms_blob, terms_off = _blob(data.terms)
     ids_blob, ids_off = _blob(data.ids)
+    words, dbits, tbits = k.pack_postings(docs, tfs, list_start)
+    imp_count = np.diff(imp_off).astype(np.uint8)  # a block's frontier has <= BLOCK pairs
     arrays: dict[str, np.ndarray] = {
-        "docs": docs,
-        "tfs": tfs,
-        "list_start": list_start,
-        "list_bstart": list_bstart,
+        # postings: bit-packed doc gaps and tf-1 per block; list sizes (df) give the layout
+        "post_words": words,
+        "post_dbits": dbits,
+        "post_tbits": tbits,
+        "list_df": counts.astype(np.uint32),
         "blk_last": blk_last,
-        "imp_off": imp_off,
+        "imp_count": imp_count,
         "imp_tf": imp_tf,
         "imp_norm": imp_norm,
         "terms_blob": terms_blob,
-        "terms_off": terms_off,
+        "terms_len": _narrow(np.diff(terms_off)),
         "norms": np.ascontiguousarray(norms),
-        "lengths": np.ascontiguousarray(data.lengths.astype(np.uint32)),
+        "lengths": _narrow(np.ascontiguousarray(data.lengths)),
         "ids_blob": ids_blob,
-        "ids_off": ids_off,
-        "col_date": np.array(data.columns.date, dtype=np.int64).reshape(n_docs),
-        "col_last_updated": np.array(data.columns.last_updated, dtype=np.int64).reshape(n_docs),
+        "ids_len": _narrow(np.diff(ids_off)),
     }
+    for cname in ("date", "last_updated"):
+        values = getattr(data.columns, cname)
+        if any(v != NO_DATE for v in values):  # absent column = no document has one
+            arrays[f"col_{cname}"] = np.array(values, dtype=np.int64).reshape(n_docs)
     for cname in ("domain", "language"):
         codes, blob, off = _dict_encode(getattr(data.columns, cname))
-        arrays[f"col_{cname}_codes"], arrays[f"col_{cname}_blob"], arrays[f"col_{cname}_off"] = codes, blob, off
-    arrays["col_url_blob"], arrays["col_url_off"] = _blob(data.columns.url)
+        arrays[f"col_{cname}_codes"], arrays[f"col_{cname}_blob"] = _narrow(codes), blob
+        arrays[f"col_{cname}_len"] = _narrow(np.diff(off))
+    if any(data.columns.url):
+        url_blob, url_off = _blob(data.columns.url)
+        arrays["col_url_blob"], arrays["col_url_len"] = url_blob, _narrow(np.diff(url_off))
     extra_meta: dict[str, str] = {}
     for fname, values in data.columns.extra.items():
         kind = extra_kinds[fname]
@@ -166,22 +190,27 @@ class SegmentReader:
         self.n_fields = int(meta["fields"])
         self.extra_kinds: dict[str, str] = dict(meta.get("extra", {}))
         self.arrays = a
-        # hot arrays are copied into process memory: scanning them from a file mapping is
-        # measurably slower (page-table/TLB costs); everything else stays memory-mapped
-        self.docs = np.array(a["docs"])
-        self.tfs = np.array(a["tfs"])
-        self.list_start = a["list_start"]
-        self.list_bstart = a["list_bstart"]
+        # postings are decoded into process memory once (bit-packed on disk); everything
+        # else stays memory-mapped
+        df = np.asarray(a["list_df"], dtype=np.int64)
+        self.list_start = _offsets(df)
+        self.list_bstart = _offsets((df + BLOCK - 1) // BLOCK)
+        k = kernels.impl()
+        self.docs, self.tfs = k.unpack_postings(a["post_words"], a["post_dbits"], a["post_tbits"], self.list_start)
         self.blk_last = a["blk_last"]
-        self.imp_off = a["imp_off"]
+        self.imp_off = _offsets(a["imp_count"])
         self.imp_tf = a["imp_tf"]
         self.imp_norm = a["imp_norm"]
         self.norms = a["norms"]
         self.lengths = a["lengths"]
         self._terms_blob = a["terms_blob"]
-        self._terms_off = a["terms_off"]
+        self._terms_off = _offsets(a["terms_len"])
         self._ids_blob = a["ids_blob"]
-        self._ids_off = a["ids_off"]
+        self._ids_off = _offsets(a["ids_len"])
+        self._nodate = np.full(self.doc_count, NO_DATE, dtype=np.int64)
+        for cname in ("date", "last_updated"):
+            if f"col_{cname}" not in a:
+                a[f"col_{cname}"] = self._nodate
         self._term_index: dict[str, int] | None = None
         self._id_index: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -259,12 +288,14 @@ class SegmentReader:
         """(codes per doc, dictionary values) of a dictionary-encoded built-in column."""
         a = self.arrays
         blob = a[f"col_{name}_blob"].tobytes()
-        off = a[f"col_{name}_off"].tolist()
+        off = _offsets(a[f"col_{name}_len"]).tolist()
         return a[f"col_{name}_codes"], [blob[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
     def urls(self) -> list[str]:
+        if "col_url_blob" not in self.arrays:
+            return [""] * self.doc_count
         blob = self.arrays["col_url_blob"].tobytes()
-        off = self.arrays["col_url_off"].tolist()
+        off = _offsets(self.arrays["col_url_len"]).tolist()
         return [blob[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
     def keyword_column(self, name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:

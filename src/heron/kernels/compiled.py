@@ -425,6 +425,121 @@ def block_metadata(docs, tfs, list_start, norms_per_posting):  # type: ignore[no
     return last, imp_off, imp_tf[:ni].copy(), imp_norm[:ni].copy(), lb
 
 
+# -- postings compression: per block of BLOCK postings, doc gaps and tf-1 bit-packed ----------
+
+
+@njit(cache=True, inline="always")
+def _bits(v):  # type: ignore[no-untyped-def]
+    n = 0
+    while v > 0:
+        n += 1
+        v >>= 1
+    return n
+
+
+@njit(cache=True)
+def pack_postings(docs, tfs, list_start):  # type: ignore[no-untyped-def]
+    """Bit-pack list-major postings. Per block (BLOCK postings of one list): ``dbits`` and
+    ``tbits`` widths, then ``count`` values ``doc - prev - 1`` (prev = previous doc of the list,
+    -1 at its start) and ``count`` values ``tf - 1``, little-endian bit order in uint32 words.
+    Returns (words, dbits, tbits)."""
+    nlists = len(list_start) - 1
+    nblocks = 0
+    for j in range(nlists):
+        nblocks += (list_start[j + 1] - list_start[j] + BLOCK - 1) // BLOCK
+    dbits = np.empty(nblocks, dtype=np.uint8)
+    tbits = np.empty(nblocks, dtype=np.uint8)
+    words = np.zeros(2 * len(docs) + 2, dtype=np.uint32)
+    w = 0
+    acc = np.uint64(0)
+    nacc = 0
+    b = 0
+    for j in range(nlists):
+        s = list_start[j]
+        e = list_start[j + 1]
+        prev = np.int64(-1)
+        for q in range(s, e, BLOCK):
+            qe = min(q + BLOCK, e)
+            md = np.int64(0)
+            mt = np.int64(0)
+            pv = prev
+            for r in range(q, qe):
+                g = np.int64(docs[r]) - pv - 1
+                pv = np.int64(docs[r])
+                if g > md:
+                    md = g
+                t = np.int64(tfs[r]) - 1
+                if t > mt:
+                    mt = t
+            bd = _bits(md)
+            bt = _bits(mt)
+            dbits[b] = bd
+            tbits[b] = bt
+            b += 1
+            for phase in range(2):
+                width = bd if phase == 0 else bt
+                if width == 0:
+                    continue
+                pv = prev
+                for r in range(q, qe):
+                    if phase == 0:
+                        v = np.uint64(np.int64(docs[r]) - pv - 1)
+                        pv = np.int64(docs[r])
+                    else:
+                        v = np.uint64(np.int64(tfs[r]) - 1)
+                    acc |= v << np.uint64(nacc)
+                    nacc += width
+                    while nacc >= 32:
+                        words[w] = np.uint32(acc & np.uint64(0xFFFFFFFF))
+                        w += 1
+                        acc >>= np.uint64(32)
+                        nacc -= 32
+            prev = np.int64(docs[qe - 1])
+    if nacc > 0:
+        words[w] = np.uint32(acc & np.uint64(0xFFFFFFFF))
+        w += 1
+    return words[:w].copy(), dbits, tbits
+
+
+@njit(cache=True)
+def unpack_postings(words, dbits, tbits, list_start):  # type: ignore[no-untyped-def]
+    """Inverse of ``pack_postings``: (docs uint32, tfs uint16)."""
+    nlists = len(list_start) - 1
+    n = list_start[nlists]
+    docs = np.empty(n, dtype=np.uint32)
+    tfs = np.empty(n, dtype=np.uint16)
+    w = 0
+    acc = np.uint64(0)
+    nacc = 0
+    b = 0
+    for j in range(nlists):
+        s = list_start[j]
+        e = list_start[j + 1]
+        prev = np.int64(-1)
+        for q in range(s, e, BLOCK):
+            qe = min(q + BLOCK, e)
+            for phase in range(2):
+                width = np.int64(dbits[b]) if phase == 0 else np.int64(tbits[b])
+                mask = (np.uint64(1) << np.uint64(width)) - np.uint64(1)
+                for r in range(q, qe):
+                    v = np.uint64(0)
+                    if width > 0:
+                        while nacc < width:
+                            acc |= np.uint64(words[w]) << np.uint64(nacc)
+                            w += 1
+                            nacc += 32
+                        v = acc & mask
+                        acc >>= np.uint64(width)
+                        nacc -= width
+                    if phase == 0:
+                        prev = prev + np.int64(v) + 1
+                        docs[r] = prev
+                    else:
+                        tfs[r] = np.int64(v) + 1
+            b += 1
+    return docs, tfs
+
+
 @njit(cache=True)
 def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[no-untyped-def]
     n = len(base)
@@ -469,6 +584,8 @@ def warmup() -> None:
     topk_maxscore(docs, tfs, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, knd,
                   allowed, 2, -np.inf)
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
+    words, dbits, tbits = pack_postings(docs, tfs, ls)
+    unpack_postings(words, dbits, tbits, ls)
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
                     imp_norm, kn)
     for exhaustive in (False, True):

@@ -235,3 +235,57 @@ def constraint_mask(
             for p in range(int(start[i]), int(end[i])):
                 out[int(docs[p])] = 0
     return out
+
+
+def pack_postings(docs: np.ndarray, tfs: np.ndarray, list_start: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bit-pack list-major postings (see the compiled version for the layout)."""
+    bits: list[int] = []  # a flat little-endian bit stream
+    dbits: list[int] = []
+    tbits: list[int] = []
+    for j in range(len(list_start) - 1):
+        s, e = int(list_start[j]), int(list_start[j + 1])
+        prev = -1
+        for q in range(s, e, BLOCK):
+            block = range(q, min(q + BLOCK, e))
+            gaps = []
+            for r in block:
+                gaps.append(int(docs[r]) - prev - 1)
+                prev = int(docs[r])
+            tf1 = [int(tfs[r]) - 1 for r in block]
+            bd, bt = max(gaps).bit_length(), max(tf1).bit_length()
+            dbits.append(bd)
+            tbits.append(bt)
+            for values, width in ((gaps, bd), (tf1, bt)):
+                for v in values:
+                    bits.extend((v >> i) & 1 for i in range(width))
+    words = [sum(bit << i for i, bit in enumerate(bits[k : k + 32])) for k in range(0, len(bits), 32)]
+    return np.array(words, dtype=np.uint32), np.array(dbits, dtype=np.uint8), np.array(tbits, dtype=np.uint8)
+
+
+def unpack_postings(
+    words: np.ndarray, dbits: np.ndarray, tbits: np.ndarray, list_start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of ``pack_postings``."""
+    stream = [(int(wd) >> i) & 1 for wd in words for i in range(32)]
+    pos = 0
+
+    def take(width: int) -> int:
+        nonlocal pos
+        v = sum(stream[pos + i] << i for i in range(width))
+        pos += width
+        return v
+
+    docs: list[int] = []
+    tfs: list[int] = []
+    b = 0
+    for j in range(len(list_start) - 1):
+        s, e = int(list_start[j]), int(list_start[j + 1])
+        prev = -1
+        for q in range(s, e, BLOCK):
+            cnt = min(q + BLOCK, e) - q
+            for _ in range(cnt):
+                prev = prev + take(int(dbits[b])) + 1
+                docs.append(prev)
+            tfs.extend(take(int(tbits[b])) + 1 for _ in range(cnt))
+            b += 1
+    return np.array(docs, dtype=np.uint32), np.array(tfs, dtype=np.uint16)

@@ -37,7 +37,7 @@ class SegmentCursors:
 
 def segment_cursors(seg: SegmentReader, bq: BoundQuery) -> SegmentCursors:
     get = seg.term_index().get
-    ords = np.fromiter((get(tw.term, -1) for tw in bq.scorers), dtype=np.int64, count=len(bq.scorers))
+    ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
     idx, start, end, bstart, ub, weight, field = kernels.impl().prepare_cursors(
         seg.list_start, seg.list_bstart, seg.n_fields, ords, bq.fields, bq.weights, seg.imp_off, seg.imp_tf,
         seg.imp_norm, bq.kn,
@@ -186,7 +186,7 @@ def run_segment(
     except KeyError:
         raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
     get = seg.term_index().get
-    ords = np.array([get(tw.term, -1) for tw in bq.scorers], dtype=np.int64)
+    ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
     a = _EMPTY_U8 if allowed is None else allowed
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]
         seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,

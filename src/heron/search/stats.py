@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from heron.index.manifest import SegmentMeta
 from heron.index.segment import SegmentReader
 
@@ -28,6 +30,10 @@ class StatsProvider(Protocol):
         ...
 
     def doc_freq(self, term: str, field: int) -> int: ...
+
+    def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
+        """Vectorised ``doc_freq`` over parallel sequences (int64 array)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,16 @@ class LocalStats:
                 df += r.doc_freq(o, field)
         return df
 
+    def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(terms), dtype=np.int64)
+        for r in self._readers:
+            get = r.term_index().get
+            ords = np.array([get(t, -1) for t in terms], dtype=np.int64)
+            j = np.maximum(ords, 0) * r.n_fields + fields
+            df = r.list_start[j + 1] - r.list_start[j]
+            out += np.where(ords >= 0, df, 0)
+        return out
+
 
 class SummedStats:
     """Sum of several providers' statistics (e.g. shards): exact global BM25 statistics."""
@@ -79,3 +95,9 @@ class SummedStats:
 
     def doc_freq(self, term: str, field: int) -> int:
         return sum(p.doc_freq(term, field) for p in self._parts)
+
+    def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(terms), dtype=np.int64)
+        for p in self._parts:
+            out += p.doc_freqs(terms, fields)
+        return out

@@ -13,7 +13,7 @@ from heron.config import IndexSettings
 from heron.errors import QueryError
 from heron.search.domains import DomainFilter
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
-from heron.search.similarity import idf, tf_norm_table
+from heron.search.similarity import tf_norm_table
 from heron.search.stats import StatsProvider
 
 
@@ -37,9 +37,13 @@ class Phrase:
 
 @dataclass(slots=True)
 class BoundQuery:
-    """Everything per-segment execution needs, independent of any one segment."""
+    """Everything per-segment execution needs, independent of any one segment.
 
-    scorers: list[TermWeight]
+    The scored (term, field) pairs are held as parallel arrays (kernel inputs); ``scorers``
+    views them as ``TermWeight`` records.
+    """
+
+    terms: list[str]
     #: each group is satisfied when the doc has any of its (term, field) pairs
     required: list[list[tuple[str, int]]] = field(default_factory=list)
     excluded: list[tuple[str, int]] = field(default_factory=list)
@@ -49,14 +53,19 @@ class BoundQuery:
     sites_deny: list[DomainFilter] = field(default_factory=list)
     #: per field: norm byte → k1 * (1 - b + b * dl / avgdl)
     kn: np.ndarray = field(default_factory=lambda: np.zeros((0, 256)))
-    #: scorer fields / weights as arrays (kernel inputs), filled by ``finish``
     fields: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    idfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    dfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    qtfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
-    def finish(self) -> BoundQuery:
-        self.fields = np.array([s.field for s in self.scorers], dtype=np.int64)
-        self.weights = np.array([s.weight for s in self.scorers], dtype=np.float64)
-        return self
+    @property
+    def scorers(self) -> list[TermWeight]:
+        return [
+            TermWeight(t, int(f), float(w), float(i), int(d), int(q))
+            for t, f, w, i, d, q in zip(self.terms, self.fields, self.weights, self.idfs, self.dfs, self.qtfs,
+                                        strict=True)
+        ]
 
 
 class QueryBinder:
@@ -75,6 +84,7 @@ class QueryBinder:
             rows.append(tf_norm_table(p.k1, p.b, avgdl))
         self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
         self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
+        self.field_weights = np.array([f.weight for f in settings.text_fields], dtype=np.float64)
         params = [settings.field_params(f) for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
         self.b = [p.b for p in params]
@@ -100,7 +110,7 @@ class QueryBinder:
         if not isinstance(query, BoolQuery):
             query = BoolQuery(should=(query,))
         scored: Counter[tuple[str, int]] = Counter()
-        bq = BoundQuery(scorers=[], kn=self.kn)
+        bq = BoundQuery(terms=[], kn=self.kn)
         if not (query.must or query.must_not or query.filter) and all(
             type(c) is TermQuery and c.field is None for c in query.should
         ):
@@ -117,15 +127,21 @@ class QueryBinder:
             self._negative(clause, bq)
         for clause in query.filter:
             self._filter(clause, bq)
+        if not scored:
+            return bq
+        terms = [t for t, _ in scored]
+        fields = np.array([f for _, f in scored], dtype=np.int64)
+        qtfs = np.fromiter(scored.values(), dtype=np.int64, count=len(scored))
+        dfs = self.stats.doc_freqs(terms, fields)
+        keep = dfs > 0
+        if not keep.all():
+            terms = [t for t, k in zip(terms, keep.tolist(), strict=True) if k]
+            fields, qtfs, dfs = fields[keep], qtfs[keep], dfs[keep]
         n = self.stats.doc_count()
-        for (term, f), qtf in scored.items():
-            df = self.stats.doc_freq(term, f)
-            if df == 0:
-                continue
-            w_idf = idf(n, df)
-            weight = w_idf * self.settings.text_fields[f].weight * qtf
-            bq.scorers.append(TermWeight(term, f, weight, w_idf, df, qtf))
-        return bq.finish()
+        idfs = np.log(1.0 + (n - dfs + 0.5) / (dfs + 0.5))
+        bq.terms, bq.fields, bq.qtfs, bq.dfs, bq.idfs = terms, fields, qtfs, dfs, idfs
+        bq.weights = idfs * self.field_weights[fields] * qtfs
+        return bq
 
     def _positive(self, q: Query, scored: Counter[tuple[str, int]], bq: BoundQuery, required: bool) -> None:
         if isinstance(q, TermQuery):
