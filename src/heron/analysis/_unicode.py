@@ -18,6 +18,7 @@ import unicodedata
 
 UNIDATA_VERSION = "14.0.0"
 
+# fmt: off
 CJK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1100, 0x11FF), (0x3005, 0x3007), (0x3021, 0x302F), (0x3031, 0x3035), (0x3038, 0x303C), (0x3041, 0x309F),
     (0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x3105, 0x312F), (0x3131, 0x318E), (0x31A0, 0x31BF), (0x31F0, 0x31FF),
@@ -77,6 +78,7 @@ MARK_RANGES: tuple[tuple[int, int], ...] = (
     (0x1E01B, 0x1E021), (0x1E023, 0x1E024), (0x1E026, 0x1E02A), (0x1E130, 0x1E136), (0x1E2AE, 0x1E2AE), (0x1E2EC, 0x1E2EF),
     (0x1E8D0, 0x1E8D6), (0x1E944, 0x1E94A), (0xE0100, 0xE01EF),
 )
+# fmt: on
 
 
 def _in_ranges(cp: int, ranges: tuple[tuple[int, int], ...]) -> bool:
@@ -108,4 +110,3 @@ def char_class(ranges: tuple[tuple[int, int], ...]) -> str:
         return f"\\u{cp:04X}" if cp <= 0xFFFF else f"\\U{cp:08X}"
 
     return "".join(esc(lo) if lo == hi else f"{esc(lo)}-{esc(hi)}" for lo, hi in ranges)
-

@@ -1,19 +1,27 @@
 """The :class:`Analyzer`: a spec compiled into a fast, cached text → terms function.
 
-Speed (analysis is the indexing bottleneck in Python) comes from two caches:
+Speed (analysis is the indexing bottleneck in Python) comes from one cache,
+``piece -> tuple of terms``, where a piece is either
 
-* a **token cache** ``surface token -> term`` (``""`` when the token is dropped), so the
-  normalize / fold / stopword / stem chain runs once per distinct surface token;
-* a **chunk cache** ``whitespace-separated chunk -> tuple of terms``. No token spans
-  whitespace (see :mod:`heron.analysis.tokenizer`), so ``terms(text)`` is the concatenation
-  of the cached terms of ``text.split()``: on a warm cache the fast path is ``str.split``
-  plus one dict lookup per chunk, all in C. Chunks not in the cache go through the regex
-  tokenizer and the token cache, and are then cached (chunks longer than
-  :data:`MAX_CACHED_CHUNK_LEN` characters, e.g. unspaced CJK sentences, are not).
+* a **whitespace-separated chunk** of text (``"(born"``, ``"Shaw's"``, ``"1990),"``), or
+* a **surface token** (a word, or a CJK bigram/unigram).
 
-Both caches are bounded: when one exceeds its size it is cleared. Analyzers are safe to
-share between threads: dict operations are atomic under the GIL, and the Snowball stemmer
-(which is not re-entrant) is only called under a lock, on cache misses.
+No token spans whitespace (see :mod:`heron.analysis.tokenizer`), so ``terms(text)`` is the
+concatenation of the cached terms of ``text.split()``: on a warm cache the fast path is
+``str.split`` plus one dict lookup per chunk, all in C. A chunk that is missing goes through
+the regex tokenizer, and each of its tokens through the cache again, so the filter chain
+(normalize / fold / stopwords / stem) runs once per distinct surface token. Both kinds of
+key can share the cache because a surface token, analyzed as a chunk on its own, gives
+exactly its own term (the common plain-word chunk *is* its token). Pieces longer than
+:data:`MAX_CACHED_PIECE_LEN` characters (URLs, unspaced CJK sentences) are not kept.
+
+Returned terms are shared ``str`` objects (one per distinct term per analyzer), so callers
+that hash them again, e.g. an indexer's vocabulary, reuse the cached hash.
+
+The cache is bounded: when it holds ``cache_size`` entries (about 140 bytes each) its newer
+half is dropped. Analyzers are safe to share between threads: dict operations are atomic
+under the GIL, and the Snowball stemmer (which is not re-entrant) is only called under a
+lock, on cache misses.
 
 Positions: :meth:`Analyzer.tokens` numbers the *kept* tokens 0, 1, 2 …; a removed stopword
 (or a token dropped by the length filter) does not consume a position, so ``position`` is
@@ -24,25 +32,26 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, islice
 
 import Stemmer
 
 from heron.analysis.cjk import run_surfaces, split_run
-from heron.analysis.filters import normalize_and_fold
+from heron.analysis.filters import elisions_for, normalize_and_fold, strip_elision
 from heron.analysis.spec import AnalyzerSpec
 from heron.analysis.stopwords import load_stopwords
 from heron.analysis.tokenizer import TOKEN_RE, is_cjk
 
-#: Chunks (whitespace-separated pieces of text) longer than this are analyzed but not cached.
-MAX_CACHED_CHUNK_LEN = 64
-#: Default bounds of the per-analyzer caches (entries); a cache is cleared when it is full.
-DEFAULT_CHUNK_CACHE_SIZE = 1_000_000
-DEFAULT_TOKEN_CACHE_SIZE = 500_000
+#: Pieces (chunks or tokens) longer than this many characters are analyzed but not cached.
+MAX_CACHED_PIECE_LEN = 64
+#: Default bound of an analyzer's cache (entries); when full, its newer half is dropped.
+DEFAULT_CACHE_SIZE = 1_000_000
 
 _chain_from = chain.from_iterable
 _findall = TOKEN_RE.findall
 _finditer = TOKEN_RE.finditer
+
+Terms = tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +72,7 @@ class Analyzer:
 
     spec: AnalyzerSpec
 
-    def __init__(
-        self,
-        spec: AnalyzerSpec,
-        *,
-        chunk_cache_size: int = DEFAULT_CHUNK_CACHE_SIZE,
-        token_cache_size: int = DEFAULT_TOKEN_CACHE_SIZE,
-    ) -> None:
+    def __init__(self, spec: AnalyzerSpec, *, cache_size: int = DEFAULT_CACHE_SIZE) -> None:
         self.spec = spec
         self._casefold = spec.lowercase
         self._fold = spec.ascii_folding
@@ -78,15 +81,20 @@ class Analyzer:
         self._cjk_mode = spec.cjk
         self._stemmer = Stemmer.Stemmer(spec.stemmer, 0) if spec.stemmer is not None else None
         self._stem_lock = threading.Lock()
-        self._chunk_cache_size = max(1, chunk_cache_size)
-        self._token_cache_size = max(1, token_cache_size)
-        self._chunk_cache: dict[str, tuple[str, ...]] = {}
-        self._chunk_getitem = self._chunk_cache.__getitem__
-        self._token_cache: dict[str, str] = {}
+        language = spec.stemmer or (spec.stopwords if isinstance(spec.stopwords, str) else None)
+        self._elisions = elisions_for(language)
         self._stopset = self._build_stopset()
+        self._cache_size = max(16, cache_size)
+        self._cache: dict[str, Terms] = {}
+        self._getitem = self._cache.__getitem__
+        self._singles: dict[str, tuple[str]] = {}
 
     def __repr__(self) -> str:
         return f"Analyzer({self.spec!r})"
+
+    def __reduce__(self) -> tuple[object, tuple[AnalyzerSpec, int]]:
+        # pickles as its spec (e.g. to worker processes); caches and locks are rebuilt empty
+        return (_rebuild, (self.spec, self._cache_size))
 
     # ------------------------------------------------------------------ public API
 
@@ -94,7 +102,7 @@ class Analyzer:
         """Analyzed terms of ``text`` in order (stopwords and dropped tokens removed)."""
         chunks = text.split()
         try:
-            return list(_chain_from(map(self._chunk_getitem, chunks)))
+            return list(_chain_from(map(self._getitem, chunks)))
         except KeyError:
             return self._terms_with_misses(chunks)
 
@@ -104,35 +112,35 @@ class Analyzer:
         ``[t.term for t in analyzer.tokens(s)] == analyzer.terms(s)`` for every string.
         """
         out: list[Token] = []
-        term_of = self._term
+        unit = self._unit
         cjk_mode = self._cjk_mode
         for m in _finditer(text):
             start, end = m.span()
             if m.group(2) is None:
-                term = term_of(m.group(), False)
-                if term:
+                for term in unit(m.group(), False):
                     out.append(Token(term, len(out), start, end))
             else:
                 for surface, s, e in split_run(m.group(), cjk_mode):
-                    term = term_of(surface, True)
-                    if term:
+                    for term in unit(surface, True):
                         out.append(Token(term, len(out), start + s, start + e))
         return out
 
     def analyze_term(self, token: str) -> str | None:
         """Run one surface token through the filter chain; ``None`` if it is dropped.
 
-        A token made only of CJK characters is treated as a CJK unit (normalized, never
-        folded or stemmed); it is not split into bigrams.
+        A token made only of CJK characters is treated as one CJK unit (normalized, never
+        folded or stemmed, not split into bigrams).
         """
         if not token:
             return None
-        return self._term(token, is_cjk(token)) or None
+        # not through the cache: its keys are text chunks, and ``token`` need not be one
+        unit = self._compute_unit(token, is_cjk(token))
+        return unit[0] if unit else None
 
     def clear_cache(self) -> None:
         """Forget all cached analysis results (they are recomputed on demand)."""
-        self._chunk_cache.clear()
-        self._token_cache.clear()
+        self._cache.clear()
+        self._singles.clear()
 
     # ------------------------------------------------------------------ internals
 
@@ -141,66 +149,92 @@ class Analyzer:
         if sw is None:
             return frozenset()
         words = load_stopwords(sw) if isinstance(sw, str) else sw
-        return frozenset(
-            normalize_and_fold(w, self._casefold, self._fold and not is_cjk(w)) for w in words
-        )
+        return frozenset(normalize_and_fold(w, self._casefold, self._fold and not is_cjk(w)) for w in words)
 
-    def _compute_term(self, surface: str, cjk: bool) -> str:
-        """The uncached filter chain for one surface token (``""`` = dropped)."""
-        s = normalize_and_fold(surface, self._casefold, self._fold and not cjk)
+    def _compute_unit(self, surface: str, cjk: bool) -> Terms:
+        """The uncached filter chain for one surface token: ``(term,)``, or ``()`` if dropped."""
+        if surface.isascii():
+            s = surface.lower() if self._casefold else surface
+        else:
+            s = normalize_and_fold(surface, self._casefold, self._fold and not cjk)
+        if self._elisions and not cjk:
+            s = strip_elision(s, self._elisions)
         if not self._min_len <= len(s) <= self._max_len or s in self._stopset:
-            return ""
+            return ()
         if self._stemmer is not None and not cjk:
             with self._stem_lock:
                 s = self._stemmer.stemWord(s)
-        return s
+            if not s:
+                return ()
+        singles = self._singles
+        single = singles.get(s)
+        if single is None:
+            single = singles[s] = (s,)
+        return single
 
-    def _term(self, surface: str, cjk: bool) -> str:
-        """Cached :meth:`_compute_term`."""
-        cache = self._token_cache
-        term = cache.get(surface)
-        if term is None:
-            term = self._compute_term(surface, cjk)
-            if len(cache) >= self._token_cache_size:
-                cache.clear()
-            cache[surface] = term
-        return term
+    def _store(self, piece: str, terms: Terms) -> None:
+        if len(piece) <= MAX_CACHED_PIECE_LEN:
+            cache = self._cache
+            if len(cache) >= self._cache_size:
+                self._evict()
+            cache[piece] = terms
 
-    def _analyze_chunk(self, chunk: str) -> tuple[str, ...]:
-        """Terms of one whitespace-free chunk (uncached at the chunk level)."""
-        term_of = self._term
+    def _evict(self) -> None:
+        """Make room: keep the oldest half of the cache, which in Zipfian text holds the
+        frequent pieces (they are met first), and drop the rest."""
+        cache = self._cache
+        keep = list(islice(cache.items(), len(cache) // 2))
+        cache.clear()  # in place: ``self._getitem`` is bound to this dict
+        cache.update(keep)
+        if len(self._singles) >= self._cache_size:
+            self._singles.clear()  # only loses sharing of term objects, not correctness
+
+    def _unit(self, surface: str, cjk: bool) -> Terms:
+        """Cached :meth:`_compute_unit`."""
+        unit = self._cache.get(surface)
+        if unit is None:
+            unit = self._compute_unit(surface, cjk)
+            self._store(surface, unit)
+        return unit
+
+    def _analyze_chunk(self, chunk: str) -> Terms:
+        """Terms of one whitespace-free chunk (its tokens go through the cache)."""
+        if chunk.isascii() and chunk.isalnum():  # the common case: the chunk is one plain word
+            return self._compute_unit(chunk, False)
+        unit = self._unit
         out: list[str] = []
         for word, run in _findall(chunk):
             if word:
-                term = term_of(word, False)
-                if term:
-                    out.append(term)
+                out += unit(word, False)
             else:
-                for surface in run_surfaces(run, self._cjk_mode):
-                    term = term_of(surface, True)
-                    if term:
-                        out.append(term)
+                surfaces = run_surfaces(run, self._cjk_mode)
+                try:  # a long run: its bigrams are usually all cached already
+                    out += list(_chain_from(map(self._getitem, surfaces)))
+                except KeyError:
+                    for surface in surfaces:
+                        out += unit(surface, True)
+        if len(out) == 1:
+            return self._singles.get(out[0]) or (out[0],)
         return tuple(out)
 
     def _terms_with_misses(self, chunks: list[str]) -> list[str]:
-        """Slow path of :meth:`terms`: analyze the chunks missing from the cache, then assemble.
+        """Slow path of :meth:`terms`: one pass that analyzes and caches missing chunks.
 
-        Missing chunks are added to the cache; over-long ones only for the duration of the call.
+        (A plain loop beats "collect the misses, then retry the C fast path": that looks
+        every chunk up twice, and the lookups dominate.)
         """
-        cache = self._chunk_cache
-        computed = {c: self._analyze_chunk(c) for c in set(chunks).difference(cache)}
-        if len(cache) + len(computed) > self._chunk_cache_size:
-            cache.clear()
-        cache.update(computed)
-        try:
-            return list(_chain_from(map(self._chunk_getitem, chunks)))
-        except KeyError:  # the cache was cleared concurrently by another thread
-            out: list[str] = []
-            for c in chunks:
-                terms = computed.get(c)
-                out.extend(terms if terms is not None else self._analyze_chunk(c))
-            return out
-        finally:
-            for c in computed:
-                if len(c) > MAX_CACHED_CHUNK_LEN:
-                    cache.pop(c, None)
+        get = self._cache.get
+        analyze = self._analyze_chunk
+        store = self._store
+        out: list[str] = []
+        for c in chunks:
+            terms = get(c)
+            if terms is None:
+                terms = analyze(c)
+                store(c, terms)
+            out += terms
+        return out
+
+
+def _rebuild(spec: AnalyzerSpec, cache_size: int) -> Analyzer:
+    return Analyzer(spec, cache_size=cache_size)

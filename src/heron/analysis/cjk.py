@@ -13,7 +13,11 @@ The pieces are returned as ``(surface, start, end)`` with offsets relative to th
 
 from __future__ import annotations
 
+import operator
+
 CJK_MODES: tuple[str, ...] = ("bigram", "unigram", "none")
+
+_concat = operator.add
 
 
 def split_run(run: str, mode: str) -> list[tuple[str, int, int]]:
@@ -33,7 +37,7 @@ def run_surfaces(run: str, mode: str) -> list[str]:
     if mode == "bigram":
         if len(run) == 1:
             return [run]
-        return [run[i : i + 2] for i in range(len(run) - 1)]
+        return list(map(_concat, run, run[1:]))  # pairs of neighbours, built in C
     if mode == "unigram":
         return list(run)
     return [run]

@@ -3,8 +3,8 @@
 These functions run once per *distinct* surface token (the analyzer caches their results),
 so they favour correctness over speed, with a fast path for pure-ASCII tokens.
 
-* :func:`normalize` — NFKC, optionally followed by ``str.casefold`` (and NFKC again so the
-  result is stable: ``normalize(normalize(x)) == normalize(x)``). The typographic apostrophe
+* :func:`normalize` — NFKC, optionally followed by ``str.casefold``, repeated to a fixed
+  point so the result is stable: ``normalize(normalize(x)) == normalize(x)``. The typographic apostrophe
   ``’`` becomes ``'`` and whitespace that NFKC may introduce (``"\\ufdfa"`` expands to a
   phrase) is removed, so a term never contains whitespace.
 * :func:`ascii_fold` — maps Latin letters with diacritics and a few letters that do not
@@ -17,8 +17,9 @@ so they favour correctness over speed, with a fast path for pure-ASCII tokens.
 from __future__ import annotations
 
 import unicodedata
+from typing import Final
 
-_NFKC = "NFKC"
+_NFKC: Final = "NFKC"
 
 #: Letters that do not decompose under NFKD, folded like Lucene's ASCIIFoldingFilter.
 SPECIAL_FOLDS: dict[str, str] = {
@@ -98,13 +99,19 @@ def normalize(token: str, casefold: bool = True) -> str:
     """NFKC (+ casefold) normalization of one token; see the module docstring."""
     if token.isascii():
         return token.lower() if casefold else token
-    s = unicodedata.normalize(_NFKC, token.replace("\u2019", "'"))
-    if casefold:
-        s = s.casefold()
-        if not unicodedata.is_normalized(_NFKC, s):
-            s = unicodedata.normalize(_NFKC, s)
-    if not s.isascii() or " " in s:
-        s = "".join(s.split())
+    s = token
+    # NFKC, casefold and whitespace removal can each undo the others' normal form
+    # (casefold output that is not NFKC, marks that need reordering once a space is gone),
+    # so iterate to a fixed point; one or two rounds in practice.
+    for _ in range(4):
+        t = unicodedata.normalize(_NFKC, s.replace("\u2019", "'"))
+        if casefold:
+            t = t.casefold()
+        if not t.isascii() or " " in t:
+            t = "".join(t.split())
+        if t == s:
+            break
+        s = t
     return s
 
 
@@ -121,4 +128,31 @@ def normalize_and_fold(token: str, casefold: bool, fold: bool) -> str:
                     break
                 folded = again
         s = folded
+    return s
+
+
+#: Elided articles/pronouns stripped from the front of a token (``l'homme`` → ``homme``), per
+#: language; applied when the analyzer's stemmer (or stopword list) names the language.
+ELISIONS: dict[str, frozenset[str]] = {
+    "french": frozenset(
+        ["l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"]
+    ),
+    "italian": frozenset(
+        ["c", "l", "all", "dall", "dell", "nell", "sull", "coll", "pell", "gl", "agl", "dagl",
+         "degl", "negl", "sugl", "un", "m", "t", "s", "v", "d"]
+    ),
+    "catalan": frozenset(["d", "l", "m", "n", "s", "t"]),
+}  # fmt: skip
+
+
+def elisions_for(language: str | None) -> frozenset[str]:
+    """The elision prefixes for ``language`` (empty for languages without elision)."""
+    return ELISIONS.get(language or "", frozenset())
+
+
+def strip_elision(s: str, prefixes: frozenset[str]) -> str:
+    """``l'homme`` → ``homme`` when ``l`` is in ``prefixes`` (the token is normalized already)."""
+    head, sep, tail = s.partition("'")
+    if sep and tail and head in prefixes:
+        return tail
     return s

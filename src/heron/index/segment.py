@@ -110,7 +110,7 @@ def write_segment(
     norms = norms.reshape(n_fields, n_docs)
     npp = norms[data.field, data.doc] if len(docs) else np.zeros(0, dtype=np.uint8)
     k = kernels.impl()
-    blk_last, imp_off, imp_tf, imp_norm, list_bstart = k.block_metadata(docs, tfs, list_start, npp)
+    blk_last, imp_off, imp_tf, imp_norm, _ = k.block_metadata(docs, tfs, list_start, npp)
     terms_blob, terms_off = _blob(data.terms)
     ids_blob, ids_off = _blob(data.ids)
     words, dbits, tbits = k.pack_postings(docs, tfs, list_start)

@@ -294,9 +294,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                     s += _bm25(weight[i], float(tfs[q]), knd[field[i], d])
             if pruned or s <= theta:
                 continue
-            if size < k:
-                size = _heap_push(hs, hd, size, s, d)
-            elif _worse(hs[0], hd[0], s, d):
+            if size < k or _worse(hs[0], hd[0], s, d):
                 size = _heap_push(hs, hd, size, s, d)
             if size == k and hs[0] > theta:
                 theta = hs[0]
@@ -363,7 +361,7 @@ def topk_terms(  # type: ignore[no-untyped-def]
 ):
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
     and run block-max MaxScore, or the exhaustive scorer when ``exhaustive`` is true."""
-    idx, st, en, bs, ub, w, f = prepare_cursors(
+    _, st, en, bs, ub, w, f = prepare_cursors(
         list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
     )
     if exhaustive:
@@ -571,7 +569,6 @@ def warmup() -> None:
     start = np.array([0, 2], dtype=np.int64)
     end = np.array([2, 4], dtype=np.int64)
     ls = np.array([0, 2, 4], dtype=np.int64)
-    norms = np.zeros((1, 3), dtype=np.uint8)
     npp = np.zeros(4, dtype=np.uint8)
     last, imp_off, imp_tf, imp_norm, lb = block_metadata(docs, tfs, ls, npp)
     weight = np.array([1.0, 2.0])

@@ -7,7 +7,6 @@ default) and ``"exhaustive"`` (scores every posting; the differential-test oracl
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
