@@ -207,3 +207,26 @@ def test_merge_policy_keeps_segment_count_bounded(tiny_docs: list[dict[str, Any]
             w.add({**tiny_docs[i % 5], "id": str(i)})
     assert idx.stats().segment_count < 10
     assert idx.stats().doc_count == 25
+
+
+def test_reader_snapshot_survives_concurrent_merge(tmp_path: Path, tiny_docs: list[dict[str, Any]]) -> None:
+    """A searcher opened before a merge keeps answering from its snapshot after the merged-away
+    files are deleted; a new searcher sees the merged index."""
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    w = idx.writer()
+    for i in range(6):
+        for d in tiny_docs:
+            w.add({**d, "id": f"{d['id']}{i}"})
+        w.commit(merge=False)
+    reader_idx = heron.Index.open(p)
+    old = reader_idx.searcher()
+    before = [(h.id, h.score) for h in old.search("heron", k=20)]
+    n_before = len(list(p.glob("*.seg")))
+    w.force_merge(1)
+    w.close()
+    assert len(list(p.glob("*.seg"))) == 1 < n_before
+    assert [(h.id, h.score) for h in old.search("heron", k=20)] == before  # old snapshot still works
+    reader_idx.refresh()
+    assert reader_idx.stats().segment_count == 1
+    assert [(h.id, h.score) for h in reader_idx.search("heron", k=20)] == before  # same stats, same order

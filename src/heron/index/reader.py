@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from heron.analysis import get_analyzer
-from heron.errors import QueryError
+from heron.errors import CorruptIndexError, QueryError
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.segment import SegmentReader, read_live_docs
 from heron.search.executor import allowed_mask, run_segment, segment_cursors
@@ -169,6 +169,7 @@ class IndexReader:
         self._readers: dict[str, SegmentReader] = {}
         self._lives: dict[str, np.ndarray] = {}
         self._searcher: Searcher | None = None
+        self._last_generation = -1
 
     def searcher(self) -> Searcher:
         s = self._searcher
@@ -177,9 +178,25 @@ class IndexReader:
         return s
 
     def reload(self) -> Searcher:
-        """Open a searcher on the current manifest (cheap when nothing changed)."""
+        """Open a searcher on the current manifest (cheap when nothing changed).
+
+        A concurrent commit may delete files of the manifest just read (merged-away
+        segments); then the newer manifest is read and opening is retried.
+        """
+        for attempt in range(5):
+            try:
+                return self._reload_once()
+            except CorruptIndexError as e:
+                if e.reason != "file is missing" or attempt == 4:
+                    raise
+                if Manifest.read(self._dir).generation == self._last_generation:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _reload_once(self) -> Searcher:
         with self._lock:
             manifest = Manifest.read(self._dir)
+            self._last_generation = manifest.generation
             if self._searcher is not None and self._searcher.generation == manifest.generation:
                 return self._searcher
             stored = manifest.settings.store_documents
