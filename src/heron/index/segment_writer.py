@@ -117,16 +117,23 @@ class SegmentBuilder:
         tf_ = uniq // nd
         field_arr = tf_ % n_fields
         term_arr = tf_ // n_fields
-        kept = [i for i in range(n_slots) if keep[i]]
         cols = self.columns
-        columns = Columns(
-            date=[cols.date[i] for i in kept],
-            last_updated=[cols.last_updated[i] for i in kept],
-            domain=[cols.domain[i] for i in kept],
-            url=[cols.url[i] for i in kept],
-            language=[cols.language[i] for i in kept],
-            extra={k: [v[i] for i in kept] for k, v in cols.extra.items()},
-        )
+        if n_docs == n_slots:  # nothing replaced or deleted in this buffer: no filtering
+            columns = cols
+            ids = self.slot_ids
+            records = self.records
+        else:
+            kept = np.flatnonzero(keep).tolist()
+            columns = Columns(
+                date=[cols.date[i] for i in kept],
+                last_updated=[cols.last_updated[i] for i in kept],
+                domain=[cols.domain[i] for i in kept],
+                url=[cols.url[i] for i in kept],
+                language=[cols.language[i] for i in kept],
+                extra={k: [v[i] for i in kept] for k, v in cols.extra.items()},
+            )
+            ids = [self.slot_ids[i] for i in kept]
+            records = [self.records[i] for i in kept] if self.records else []
         return SegmentData(
             terms=terms,
             term=term_arr,
@@ -134,8 +141,8 @@ class SegmentBuilder:
             doc=doc_arr,
             tf=counts.astype(np.uint32),
             lengths=lengths,
-            ids=[self.slot_ids[i] for i in kept],
-            records=[self.records[i] for i in kept] if self.records else [],
+            ids=ids,
+            records=records,
             columns=columns,
         )
 
