@@ -119,7 +119,7 @@ class Index:
         operator: str = "or",
         explain: bool = False,
         fields: bool = True,
-        algorithm: str = "maxscore",
+        algorithm: str = "auto",
     ) -> list[Hit]:
         """Top-``k`` BM25 hits for ``query`` (query syntax: see ``heron.search.parser``)."""
         return self.searcher().search(

@@ -79,9 +79,10 @@ def test_pruned_equals_exhaustive_on_real_queries(shared_data: Path, name: str) 
     for q in qrels:
         text = as_query(queries[q])
         for k in (10, 100):
-            fast = [(h.id, h.score) for h in s.search(text, k=k, fields=False)]
             slow = [(h.id, h.score) for h in s.search(text, k=k, fields=False, algorithm="exhaustive")]
-            assert fast == slow, (name, q, k)
+            for algorithm in ("maxscore", "auto"):
+                fast = [(h.id, h.score) for h in s.search(text, k=k, fields=False, algorithm=algorithm)]
+                assert fast == slow, (name, q, k, algorithm)
 
 
 def test_pruned_equals_exhaustive_with_filters_on_enwiki_sample(shared_data: Path) -> None:
@@ -105,6 +106,6 @@ def test_pruned_equals_exhaustive_with_filters_on_enwiki_sample(shared_data: Pat
         q = as_query(t)
         if not q:
             continue
-        fast = [(h.id, h.score) for h in s.search(q, k=10, fields=False, filters=flt)]
+        fast = [(h.id, h.score) for h in s.search(q, k=10, fields=False, filters=flt, algorithm="maxscore")]
         slow = [(h.id, h.score) for h in s.search(q, k=10, fields=False, filters=flt, algorithm="exhaustive")]
         assert fast == slow, q

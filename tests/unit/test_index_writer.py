@@ -195,9 +195,10 @@ def test_segmented_search_equals_single_segment(tiny_docs: list[dict[str, Any]])
     assert many.stats().segment_count > 5 and one.stats().segment_count == 1
     for q in ["heron", "cat", "bird stars extra", "island reef", "extra"]:
         for k in (1, 5, 40):
-            a = [(h.id, h.score) for h in many.search(q, k=k)]
-            b = [(h.id, h.score) for h in one.search(q, k=k)]
-            assert a == b
+            for algorithm in ("maxscore", "exhaustive"):
+                a = [(h.id, h.score) for h in many.search(q, k=k, algorithm=algorithm)]
+                b = [(h.id, h.score) for h in one.search(q, k=k, algorithm=algorithm)]
+                assert a == b
 
 
 def test_merge_policy_keeps_segment_count_bounded(tiny_docs: list[dict[str, Any]]) -> None:

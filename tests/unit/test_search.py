@@ -126,9 +126,9 @@ def test_bad_queries(idx: heron.Index) -> None:
     assert idx.search("the of and") == []  # only stopwords: nothing to rank, not an error
 
 
-def test_exhaustive_algorithm_matches_default(idx: heron.Index) -> None:
+def test_maxscore_matches_exhaustive(idx: heron.Index) -> None:
     for q in ["heron", "bird cat reef", "+heron island"]:
-        a = [(h.id, h.score) for h in idx.search(q, k=10)]
+        a = [(h.id, h.score) for h in idx.search(q, k=10, algorithm="maxscore")]
         b = [(h.id, h.score) for h in idx.search(q, k=10, algorithm="exhaustive")]
         assert a == b
     with pytest.raises(QueryError, match="unknown algorithm"):

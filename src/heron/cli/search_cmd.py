@@ -66,7 +66,7 @@ def print_hit(rank: int, h: Hit, explain: bool) -> None:
 @click.option("--and", "and_", is_flag=True, help="Require every word (default: rank by any word).")
 @click.option("--explain", is_flag=True, help="Show how each score was computed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per hit.")
-@click.option("--algorithm", type=click.Choice(["maxscore", "exhaustive"]), default="maxscore", hidden=True)
+@click.option("--algorithm", type=click.Choice(["auto", "maxscore", "exhaustive"]), default="auto", hidden=True)
 @filter_options
 def search_command(
     path: Path,

@@ -91,14 +91,18 @@ class Searcher:
         operator: str = "or",
         explain: bool = False,
         fields: bool = True,
-        algorithm: str = "maxscore",
+        algorithm: str = "auto",
     ) -> list[Hit]:
         """Top ``k`` hits after skipping ``offset``, ordered by score desc then index order."""
         if not 0 <= k <= MAX_K:
             raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
         if offset < 0 or offset + k > MAX_K:
             raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
-        bq = self.binder.bind(self.parse(query, operator))
+        if (operator == "or" and isinstance(query, str) and len(query) <= 4096 and not _SYNTAX.search(query)
+                and not query.isspace() and query):
+            bq = self.binder.bind_text(query)  # fast path: a plain bag of words
+        else:
+            bq = self.binder.bind(self.parse(query, operator))
         cf = compile_filters(filters, self.settings)
         want = k + offset
         found = self._collect(bq, cf, want, algorithm)
@@ -120,7 +124,8 @@ class Searcher:
             allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
             if allowed is not None and not allowed.any():
                 continue
-            docs, scores = run_segment(v.reader, bq, self._knd(si), allowed, want, theta, algorithm)
+            ords = bq.seg_ords[si] if bq.seg_ords is not None else None
+            docs, scores = run_segment(v.reader, bq, self._knd(si), allowed, want, theta, algorithm, ords)
             if len(docs) == 0:
                 continue
             base = self._bases[si]

@@ -156,6 +156,8 @@ def _seek(docs, q, lo_block_start, e, d):  # type: ignore[no-untyped-def]
 
 
 WINDOW = 4096
+#: ``topk_terms`` mode 0 scores segments this small term-at-a-time
+AUTO_SMALL_SEGMENT = 16384
 
 
 @njit(cache=True)
@@ -357,13 +359,22 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
 @njit(cache=True)
 def topk_terms(  # type: ignore[no-untyped-def]
     docs, tfs, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
-    kn, knd, allowed, k, theta0, exhaustive,
+    kn, knd, allowed, k, theta0, mode,
 ):
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
-    and run block-max MaxScore, or the exhaustive scorer when ``exhaustive`` is true."""
+    and run block-max MaxScore (``mode`` 1), the exhaustive scorer (``mode`` 2), or choose
+    (``mode`` 0): term-at-a-time is cheaper when the postings are dense relative to the
+    segment (their total reaches half its documents) or the segment is small."""
     _, st, en, bs, ub, w, f = prepare_cursors(
         list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
     )
+    exhaustive = mode == 2
+    if mode == 0:
+        total = 0
+        for i in range(len(st)):
+            total += en[i] - st[i]
+        ndocs = knd.shape[1]
+        exhaustive = ndocs <= AUTO_SMALL_SEGMENT or 2 * total >= ndocs
     if exhaustive:
         return topk_exhaustive(docs, tfs, st, en, w, f, knd, allowed, k, theta0)
     return topk_maxscore(docs, tfs, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, knd, allowed, k,
@@ -585,6 +596,6 @@ def warmup() -> None:
     unpack_postings(words, dbits, tbits, ls)
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
                     imp_norm, kn)
-    for exhaustive in (False, True):
+    for mode in (0, 1, 2):
         topk_terms(docs, tfs, last, imp_off, imp_tf, imp_norm, ls, lb, 1, np.array([0, 1, -1]),
-                   np.zeros(3, dtype=np.int64), np.ones(3), kn, knd, allowed, 2, -np.inf, exhaustive)
+                   np.zeros(3, dtype=np.int64), np.ones(3), kn, knd, allowed, 2, -np.inf, mode)

@@ -1,8 +1,10 @@
 """Per-segment execution: build array views of the bound query for one segment, compute the
 allowed-docs mask (deletes, filters, required/excluded terms, phrases), call one kernel.
 
-Algorithms come from a registry keyed by name: ``"maxscore"`` (block-max MaxScore, the
-default) and ``"exhaustive"`` (scores every posting; the differential-test oracle).
+Algorithms come from a registry keyed by name: ``"maxscore"`` (windowed block-max MaxScore),
+``"exhaustive"`` (term-at-a-time over every posting; the differential-test oracle) and
+``"auto"`` (the default: per segment, term-at-a-time when postings are dense or the segment
+small, MaxScore otherwise). All three return bit-identical results.
 """
 
 from __future__ import annotations
@@ -167,7 +169,8 @@ def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyz
     return False
 
 
-ALGORITHMS: dict[str, bool] = {"maxscore": False, "exhaustive": True}  # name -> exhaustive flag
+#: name -> ``topk_terms`` mode; "auto" picks MaxScore or term-at-a-time per segment
+ALGORITHMS: dict[str, int] = {"auto": 0, "maxscore": 1, "exhaustive": 2}
 
 
 def run_segment(
@@ -177,17 +180,19 @@ def run_segment(
     allowed: np.ndarray | None,
     k: int,
     theta0: float,
-    algorithm: str = "maxscore",
+    algorithm: str = "auto",
+    ords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` (docs, scores) of one segment, entering only above ``theta0``."""
     try:
-        exhaustive = ALGORITHMS[algorithm]
+        mode = ALGORITHMS[algorithm]
     except KeyError:
         raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
-    get = seg.term_index().get
-    ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
+    if ords is None:
+        get = seg.term_index().get
+        ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
     a = _EMPTY_U8 if allowed is None else allowed
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]
         seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
-        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, exhaustive,
+        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, mode,
     )

@@ -14,7 +14,7 @@ from heron.errors import QueryError
 from heron.search.domains import DomainFilter
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
 from heron.search.similarity import tf_norm_table
-from heron.search.stats import StatsProvider
+from heron.search.stats import LocalStats, StatsProvider
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,8 @@ class BoundQuery:
     idfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     dfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     qtfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    #: per segment of the local snapshot: term ordinals of ``terms`` (when stats are local)
+    seg_ords: list[np.ndarray] | None = None
 
     @property
     def scorers(self) -> list[TermWeight]:
@@ -127,16 +129,33 @@ class QueryBinder:
             self._negative(clause, bq)
         for clause in query.filter:
             self._filter(clause, bq)
+        return self._weigh(scored, bq)
+
+    def bind_text(self, text: str) -> BoundQuery:
+        """``bind`` for a plain bag of words (no operators): analysed once per field."""
+        scored: Counter[tuple[str, int]] = Counter()
+        for f, analyzer in enumerate(self.analyzers):
+            scored.update((t, f) for t in analyzer.terms(text))
+        return self._weigh(scored, BoundQuery(terms=[], kn=self.kn))
+
+    def _weigh(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
         if not scored:
             return bq
         terms = [t for t, _ in scored]
         fields = np.array([f for _, f in scored], dtype=np.int64)
         qtfs = np.fromiter(scored.values(), dtype=np.int64, count=len(scored))
-        dfs = self.stats.doc_freqs(terms, fields)
+        seg_ords = None
+        if isinstance(self.stats, LocalStats):
+            dfs, seg_ords = self.stats.doc_freqs_and_ords(terms, fields)
+        else:
+            dfs = self.stats.doc_freqs(terms, fields)
         keep = dfs > 0
         if not keep.all():
             terms = [t for t, k in zip(terms, keep.tolist(), strict=True) if k]
             fields, qtfs, dfs = fields[keep], qtfs[keep], dfs[keep]
+            if seg_ords is not None:
+                seg_ords = [o[keep] for o in seg_ords]
+        bq.seg_ords = seg_ords
         n = self.stats.doc_count()
         idfs = np.log(1.0 + (n - dfs + 0.5) / (dfs + 0.5))
         bq.terms, bq.fields, bq.qtfs, bq.dfs, bq.idfs = terms, fields, qtfs, dfs, idfs

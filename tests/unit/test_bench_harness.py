@@ -1,0 +1,263 @@
+"""Unit tests of the benchmark harness's pure pieces (benchmarks/): no peers, no shared data, fast.
+
+Covers: percentile / latency summaries, median pass, query normalisation, seeded query samplers, the
+replicated-corpus id scheme and manifest streaming, the timed-pass loop, relevance evaluation (built-in
+fallback vs pytrec_eval), CLI list parsing, and markdown report rendering.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import harness  # noqa: E402
+import report  # noqa: E402
+import run  # noqa: E402
+import worker  # noqa: E402
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def test_percentile_matches_linear_interpolation() -> None:
+    xs = [float(i) for i in range(1, 101)]
+    assert harness.percentile(xs, 50) == pytest.approx(50.5)
+    assert harness.percentile(xs, 95) == pytest.approx(95.05)
+    assert harness.percentile(xs, 99) == pytest.approx(99.01)
+    assert harness.percentile(xs, 0) == 1.0
+    assert harness.percentile(xs, 100) == 100.0
+    assert harness.percentile([7.0], 99) == 7.0
+    assert math.isnan(harness.percentile([], 50))
+
+
+def test_latency_summary_in_milliseconds_and_order_independent() -> None:
+    lat_s = [0.004, 0.001, 0.003, 0.002, 0.010]
+    s = harness.latency_summary(lat_s)
+    assert s["n"] == 5
+    assert s["p50_ms"] == pytest.approx(3.0)
+    assert s["max_ms"] == pytest.approx(10.0)
+    assert s["mean_ms"] == pytest.approx(4.0)
+    assert s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"] <= s["max_ms"]
+    assert harness.latency_summary(list(reversed(lat_s))) == s
+    empty = harness.latency_summary([])
+    assert empty["n"] == 0 and math.isnan(empty["p99_ms"])
+
+
+def test_median_pass_is_a_real_pass() -> None:
+    passes = [{"wall_s": 3.0, "qps": 1.0}, {"wall_s": 1.0, "qps": 3.0}, {"wall_s": 2.0, "qps": 2.0}]
+    assert harness.median_pass(passes) == {"wall_s": 2.0, "qps": 2.0}
+    two = [{"wall_s": 1.0}, {"wall_s": 2.0}]
+    assert harness.median_pass(two) in two
+    assert harness.median_pass([]) == {}
+    assert harness.median([3.0, 1.0, 2.0, 10.0]) == 2.5
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def test_query_normalisation() -> None:
+    assert harness.normalize_query("What's the Role of p53-Mutations?") == "what s the role of p53 mutations"
+    assert harness.query_tokens("snake_case  and\ttabs\n") == ["snake", "case", "and", "tabs"]
+    assert harness.query_tokens("Café ÜBER naïve") == ["café", "über", "naïve"]
+    assert harness.query_tokens("to be or not to be") == ["to", "be", "or", "not", "to", "be"]  # repeats kept
+    assert harness.normalize_query("  --  !! ") == ""
+    assert harness.normalize_query("AND OR NOT") == "and or not"  # no engine sees boolean operators
+
+
+def test_first_words() -> None:
+    text = " ".join(f"w{i}" for i in range(30))
+    assert harness.first_words(text, 12).split() == [f"w{i}" for i in range(12)]
+    assert harness.first_words("short text", 12) == "short text"
+
+
+def test_title_sampler_deterministic_distinct_and_order_free() -> None:
+    titles = [f"Title {i % 500}" for i in range(2000)] + ["", "  ", "!!"]
+    a = harness.sample_title_queries(titles, 100, seed=7)
+    b = harness.sample_title_queries(list(reversed(titles)), 100, seed=7)
+    c = harness.sample_title_queries(titles, 100, seed=8)
+    assert a == b
+    assert a != c
+    assert len(a) == 100 and len(set(a)) == 100
+    assert all(harness.query_tokens(t) for t in a)
+    assert len(harness.sample_title_queries(titles, 10_000, seed=1)) == 500
+
+
+def test_prefix_sampler_deterministic() -> None:
+    texts = [" ".join(f"d{i}w{j}" for j in range(40)) for i in range(300)] + ["", "..."]
+    a = harness.sample_prefix_queries(texts, 50, seed=3)
+    assert a == harness.sample_prefix_queries(texts, 50, seed=3)
+    assert a != harness.sample_prefix_queries(texts, 50, seed=4)
+    assert len(a) == 50
+    assert all(len(q.split()) == 12 for q in a)
+    assert harness.sample_indices(10, 20, seed=1) == harness.sample_indices(10, 20, seed=1)
+    assert sorted(harness.sample_indices(10, 20, seed=1)) == list(range(10))
+    assert harness.sample_indices(0, 5, seed=1) == []
+
+
+# ----------------------------------------------------------------------------- corpora
+
+
+def test_replica_id_scheme() -> None:
+    assert harness.replica_id("doc-1", 0) == "doc-1"
+    assert harness.replica_id("doc-1", 1) == "doc-1#r1"
+    assert harness.replica_id("doc-1", 12) == "doc-1#r12"
+    assert harness.flat_text("Title", "body") == "Title body"
+    assert harness.flat_text(None, "body") == " body"
+
+
+def _write_gz(path: Path, docs: list[dict[str, Any]]) -> str:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d) + "\n")
+    return str(path)
+
+
+def test_manifest_streams_replicas_with_unique_ids(tmp_path: Path) -> None:
+    a = _write_gz(tmp_path / "a.jsonl.gz", [{"_id": f"a{i}", "title": "T", "text": f"x{i}"} for i in range(3)])
+    b = _write_gz(tmp_path / "b.jsonl.gz", [{"_id": f"b{i}", "title": None, "text": "y"} for i in range(2)])
+    docs = list(harness.iter_manifest_docs({"sources": [a, b], "replicas": 3}))
+    ids = [d[0] for d in docs]
+    assert len(ids) == 15 and len(set(ids)) == 15
+    assert ids[:5] == ["a0", "a1", "a2", "b0", "b1"]
+    assert ids[5:10] == ["a0#r1", "a1#r1", "a2#r1", "b0#r1", "b1#r1"]
+    assert docs[3][1] == ""  # a null title streams as ""
+    assert [d[2] for d in docs[:3]] == [d[2] for d in docs[5:8]]  # replicas repeat the texts
+    limited = list(harness.iter_manifest_docs({"sources": [a, b], "replicas": 3, "limit": 7}))
+    assert [d[0] for d in limited] == ids[:7]
+    assert [len(x) for x in harness.batched(range(25), 10)] == [10, 10, 5]
+
+
+def test_replicated_corpus_spec_is_labelled() -> None:
+    import corpora
+
+    spec = corpora.CORPORA["replicated-1m"]
+    assert spec.replicated and spec.replicas >= 2 and spec.approx_docs >= 1_000_000
+    assert "REPLICATED" in spec.label
+    assert not any(s.replicated for n, s in corpora.CORPORA.items() if n != "replicated-1m")
+    assert set(corpora.QUICK) == {"scifact", "cranfield"}
+
+
+# ----------------------------------------------------------------------------- worker loop, relevance, CLI
+
+
+def test_timed_pass_records_hits_and_counts() -> None:
+    calls: list[tuple[str, int]] = []
+
+    def search(q: str, k: int) -> list[tuple[str, float]]:
+        calls.append((q, k))
+        return [(f"{q}-{i}", 1.0 / (i + 1)) for i in range(k)]
+
+    stats, lat, out = worker.timed_pass(search, ["a", "b", "c"], 2)
+    assert calls == [("a", 2), ("b", 2), ("c", 2)]
+    assert len(lat) == 3 and all(x >= 0 for x in lat)
+    assert out[1] == [("b-0", 1.0), ("b-1", 0.5)]
+    assert stats["qps"] > 0 and stats["wall_s"] >= sum(lat) * 0.5
+    assert set(worker.ENGINES) >= {"heron", "tantivy", "tantivy-lean", "bm25s", "pyserini", "xapian", "fts5",
+                                   "rank_bm25"}
+
+
+def test_relevance_fallback_agrees_with_pytrec_eval() -> None:
+    qrels = {"q1": {"d1": 2, "d2": 1, "d9": 0}, "q2": {"d5": 1}, "q3": {"d7": 1}}
+    rn = {"q1": {"d2": 3.0, "d1": 2.0, "d3": 1.0}, "q2": {"d4": 2.0, "d5": 1.0}}  # q3: no results
+    fb = run._evaluate_fallback(qrels, rn)
+    assert fb["queries"] == 3
+    assert 0 < fb["ndcg@10"] < 1
+    assert fb["recall@100"] == pytest.approx(2 / 3)
+    pytest.importorskip("pytrec_eval")
+    ref, impl = run.evaluate(qrels, rn)
+    assert "pytrec_eval" in impl
+    assert ref["ndcg@10"] == pytest.approx(fb["ndcg@10"], abs=1e-6)
+    assert ref["recall@100"] == pytest.approx(fb["recall@100"], abs=1e-6)
+
+
+def test_parse_list_groups_and_errors() -> None:
+    got = run.parse_list("heron,peers", run.ENGINE_SPECS, {"peers": run.PEERS})
+    assert got[0] == "heron" and set(got[1:]) == set(run.PEERS)
+    assert run.parse_list("bm25s,bm25s", run.ENGINE_SPECS, {}) == ["bm25s"]
+    with pytest.raises(SystemExit):
+        run.parse_list("lucene9000", run.ENGINE_SPECS, {})
+    assert run.ENGINE_SPECS["rank_bm25"]["max_docs"] <= 20_000
+    assert run.ENGINE_SPECS["rank_bm25"]["max_queries"] <= 100
+
+
+# ----------------------------------------------------------------------------- report rendering
+
+
+def test_markdown_table_and_number_formats() -> None:
+    t = harness.markdown_table(["engine", "QPS"], [["a|b", 1], ["c", 2]])
+    lines = t.splitlines()
+    assert lines[0] == "| engine | QPS |"
+    assert lines[1] == "|---|---:|"
+    assert lines[2] == "| a\\|b | 1 |"
+    with pytest.raises(ValueError):
+        harness.markdown_table(["a", "b"], [[1]])
+    assert harness.fmt_num(12345.6) == "12,346"
+    assert harness.fmt_num(0.6789, 3) == "0.679"
+    assert harness.fmt_num(None) == "-" and harness.fmt_num(float("nan")) == "-"
+    assert harness.fmt_sig(0.012345) == "0.0123"
+    assert harness.fmt_sig(1234.5) == "1,234"
+    assert harness.ratio(1.0, 0.0) is None and harness.ratio(3.0, 2.0) == 1.5
+
+
+def _result(engine: str, corpus: str, qps10: float, p99: float, ndcg: float | None = None,
+            **extra: Any) -> dict[str, Any]:
+    r: dict[str, Any] = {
+        "engine": engine, "corpus": corpus, "ok": True, "index_bytes": 3 * 1024 * 1024, "index_note": "on disk",
+        "build": {"docs": 1000, "wall_s": 1.0, "docs_per_s": 1000.0},
+        "rss_mb": {"after_build": 90.0, "peak": 100.0},
+        "search": {"10": {"qps": qps10, "cpu_ms_per_q": 1000 / qps10, "queries": 10, "queries_total": 10,
+                          "latency": {"p50_ms": p99 / 2, "p95_ms": p99 * 0.9, "p99_ms": p99}},
+                   "100": {"qps": qps10 / 2, "cpu_ms_per_q": 2000 / qps10,
+                           "latency": {"p50_ms": p99, "p95_ms": p99, "p99_ms": p99 * 2}}},
+    }
+    if ndcg is not None:
+        r["relevance"] = {"ndcg@10": ndcg, "recall@100": 0.9}
+    r.update(extra)
+    return r
+
+
+def test_report_tables_ratios_and_missing_peers() -> None:
+    res = {
+        "meta": {"started": "now", "passes": 3, "warmup": 100},
+        "engines": {"heron": {"label": "heron", "status": "ok", "version": "0.1"},
+                    "tantivy-lean": {"label": "tantivy-lean", "status": "ok", "version": "0.27"},
+                    "rank_bm25": {"label": "rank_bm25", "status": "ok", "version": "0.2.2"},
+                    "pyserini": {"label": "Pyserini", "status": "not installed", "reason": "no Java 21"}},
+        "corpora": {"scifact": {"label": "SciFact", "n_docs": 1000, "n_queries": 10, "judged": True},
+                    "replicated-1m": {"label": "1M replicated", "n_docs": 2000, "n_queries": 10,
+                                      "replicated": True, "notes": ["every text occurs twice"]}},
+        "results": [
+            _result("heron", "scifact", 2000.0, 1.0, 0.70),
+            _result("tantivy-lean", "scifact", 1000.0, 2.0, 0.68),
+            _result("rank_bm25", "scifact", 50000.0, 0.1, 0.60, capped="capped: 100 of 1000 docs"),
+            _result("heron", "replicated-1m", 500.0, 4.0),
+            {"engine": "tantivy-lean", "corpus": "replicated-1m", "ok": False, "error": "worker exited with -9"},
+        ],
+    }
+    rows = report.corpus_rows(res["results"], "scifact")
+    assert rows[0]["engine"] == "heron"
+    # the capped engine never counts as the best peer, even when its numbers look best
+    assert report.best_peer(rows, "qps10") == ("tantivy-lean", 1000.0)
+    assert report.best_peer(rows, "p99") == ("tantivy-lean", 2.0)
+    table = report.corpus_table(rows, res["engines"], judged=True)
+    assert table.splitlines()[0].startswith("| engine | QPS@10 | QPS@100 | p50@10 ms | p95@10 ms | p99@10 ms")
+    assert "nDCG@10" in table and "| **heron** | 2,000 | 1,000 |" in table
+    assert "rank_bm25*" in table
+    line = report.ratio_line(rows, res["engines"])
+    assert line is not None and "QPS@10 **2.00x** (tantivy-lean)" in line and "p99@10 **0.50x**" in line
+    md = report.render(res)
+    assert "**Pyserini** was NOT measured: not installed: no Java 21" in md
+    assert "failed on replicated-1m: worker exited with -9" in md
+    assert "## 1M replicated — REPLICATED" in md
+    assert "every text occurs twice" in md
+    assert "0.700 / 0.900" in md  # relevance matrix
+    summary = report.summary_table(res)
+    assert summary is not None and "2.00x (tantivy-lean)" in summary
