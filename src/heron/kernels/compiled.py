@@ -201,6 +201,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     cbb = np.zeros(n, dtype=np.float64)
     acc = np.zeros(WINDOW, dtype=np.float64)
     hit = np.zeros(WINDOW, dtype=np.uint8)
+    touched = np.empty(WINDOW, dtype=np.int64)
     has_allowed = len(allowed) > 0
     theta = theta0
     p = 0
@@ -217,8 +218,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
         if w0 == SENT:
             break
         w1 = w0 + WINDOW
-        lo = WINDOW
-        hi = -1
+        nt = 0
         for i in range(n - 1, p - 1, -1):
             f = field[i]
             w = weight[i]
@@ -249,15 +249,20 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                         break
                     j = d - w0
                     acc[j] += _bm25(w, float(tfs[q]), knd[f, d])
-                    hit[j] = 1
-                    if j < lo:
-                        lo = j
-                    if j > hi:
-                        hi = j
+                    if hit[j] == 0:
+                        hit[j] = 1
+                        touched[nt] = j
+                        nt += 1
                     q += 1
             pos[i] = q
         pw = p  # the partition used for this window's accumulation
-        for j in range(lo, hi + 1):
+        # candidates in doc order: sort the few touched offsets, or scan a dense window
+        if nt * 16 < WINDOW:
+            cand = np.sort(touched[:nt])
+        else:
+            cand = np.arange(WINDOW)
+        for jj in range(len(cand)):
+            j = cand[jj]
             if hit[j] == 0:
                 continue
             hit[j] = 0

@@ -73,6 +73,22 @@ class LocalStats:
     def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
         return self.doc_freqs_and_ords(terms, fields)[0]
 
+    def doc_freqs_and_ords_list(self, terms: Sequence[str], fields: Sequence[int]) -> tuple[list[int], list[list[int]]]:
+        """Plain-Python ``doc_freqs_and_ords`` for the few terms of one query."""
+        dfs = [0] * len(terms)
+        all_ords = []
+        for r in self._readers:
+            get = r.term_index().get
+            ls = r.list_start_list()
+            nf = r.n_fields
+            ords = [get(t, -1) for t in terms]
+            for i, (o, f) in enumerate(zip(ords, fields, strict=True)):
+                if o >= 0:
+                    j = o * nf + f
+                    dfs[i] += ls[j + 1] - ls[j]
+            all_ords.append(ords)
+        return dfs, all_ords
+
     def doc_freqs_and_ords(self, terms: Sequence[str], fields: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """``doc_freqs`` plus each segment's term ordinals (-1 = absent), which the
         executor needs anyway: one dictionary lookup per term and segment."""

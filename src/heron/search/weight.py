@@ -3,6 +3,7 @@ collection statistics, producing scored (term, field) entries and match constrai
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -35,6 +36,13 @@ class Phrase:
     fields: tuple[int, ...]
 
 
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+_EMPTY_F2 = np.zeros((0, 256), dtype=np.float64)
+for _a in (_EMPTY_I, _EMPTY_F, _EMPTY_F2):
+    _a.flags.writeable = False
+
+
 @dataclass(slots=True)
 class BoundQuery:
     """Everything per-segment execution needs, independent of any one segment.
@@ -52,12 +60,12 @@ class BoundQuery:
     sites_allow: list[DomainFilter] = field(default_factory=list)
     sites_deny: list[DomainFilter] = field(default_factory=list)
     #: per field: norm byte → k1 * (1 - b + b * dl / avgdl)
-    kn: np.ndarray = field(default_factory=lambda: np.zeros((0, 256)))
-    fields: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    weights: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
-    idfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
-    dfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    qtfs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    kn: np.ndarray = field(default_factory=lambda: _EMPTY_F2)
+    fields: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    weights: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    idfs: np.ndarray = field(default_factory=lambda: _EMPTY_F)
+    dfs: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    qtfs: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     #: per segment of the local snapshot: term ordinals of ``terms`` (when stats are local)
     seg_ords: list[np.ndarray] | None = None
 
@@ -87,6 +95,7 @@ class QueryBinder:
         self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
         self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
         self.field_weights = np.array([f.weight for f in settings.text_fields], dtype=np.float64)
+        self.field_weight_list = [f.weight for f in settings.text_fields]
         params = [settings.field_params(f) for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
         self.b = [p.b for p in params]
@@ -139,27 +148,37 @@ class QueryBinder:
         return self._weigh(scored, BoundQuery(terms=[], kn=self.kn))
 
     def _weigh(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
+        """idf-weight the scored (term, field) pairs. Queries are a handful of terms, so this
+        is plain Python with one array conversion at the end (cheaper than numpy per op)."""
         if not scored:
             return bq
         terms = [t for t, _ in scored]
-        fields = np.array([f for _, f in scored], dtype=np.int64)
-        qtfs = np.fromiter(scored.values(), dtype=np.int64, count=len(scored))
-        seg_ords = None
+        fields = [f for _, f in scored]
+        qtfs = list(scored.values())
+        seg_ords: list[list[int]] | None = None
         if isinstance(self.stats, LocalStats):
-            dfs, seg_ords = self.stats.doc_freqs_and_ords(terms, fields)
+            dfs, seg_ords = self.stats.doc_freqs_and_ords_list(terms, fields)
         else:
-            dfs = self.stats.doc_freqs(terms, fields)
-        keep = dfs > 0
-        if not keep.all():
-            terms = [t for t, k in zip(terms, keep.tolist(), strict=True) if k]
-            fields, qtfs, dfs = fields[keep], qtfs[keep], dfs[keep]
+            dfs = self.stats.doc_freqs(terms, np.array(fields, dtype=np.int64)).tolist()
+        if 0 in dfs:
+            keep = [i for i, d in enumerate(dfs) if d > 0]
+            terms = [terms[i] for i in keep]
+            fields = [fields[i] for i in keep]
+            qtfs = [qtfs[i] for i in keep]
+            dfs = [dfs[i] for i in keep]
             if seg_ords is not None:
-                seg_ords = [o[keep] for o in seg_ords]
-        bq.seg_ords = seg_ords
+                seg_ords = [[o[i] for i in keep] for o in seg_ords]
         n = self.stats.doc_count()
-        idfs = np.log(1.0 + (n - dfs + 0.5) / (dfs + 0.5))
-        bq.terms, bq.fields, bq.qtfs, bq.dfs, bq.idfs = terms, fields, qtfs, dfs, idfs
-        bq.weights = idfs * self.field_weights[fields] * qtfs
+        fw = self.field_weight_list
+        idfs = [math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for d in dfs]
+        bq.terms = terms
+        bq.fields = np.array(fields, dtype=np.int64)
+        bq.qtfs = np.array(qtfs, dtype=np.int64)
+        bq.dfs = np.array(dfs, dtype=np.int64)
+        bq.idfs = np.array(idfs, dtype=np.float64)
+        bq.weights = np.array([i * fw[f] * q for i, f, q in zip(idfs, fields, qtfs, strict=True)], dtype=np.float64)
+        if seg_ords is not None:
+            bq.seg_ords = [np.array(o, dtype=np.int64) for o in seg_ords]
         return bq
 
     def _positive(self, q: Query, scored: Counter[tuple[str, int]], bq: BoundQuery, required: bool) -> None:
