@@ -11,6 +11,7 @@ Files of segment ``<name>``:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,6 +216,7 @@ class SegmentReader:
         self._id_index: dict[str, int] | None = None
         self._ids: list[str] | None = None
         self._list_start_list: list[int] | None = None
+        self._scratch = threading.local()
         self._knd_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self._directory = directory
@@ -245,6 +247,16 @@ class SegmentReader:
         if idx is None:
             idx = self._term_index = self._build_term_index()
         return idx
+
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's all-zero score accumulator and hit flags for term-at-a-time scoring
+        (kernels hand them back all-zero)."""
+        local = self._scratch
+        bufs: tuple[np.ndarray, np.ndarray] | None = getattr(local, "bufs", None)
+        if bufs is None:
+            bufs = (np.zeros(self.doc_count, dtype=np.float64), np.zeros(self.doc_count, dtype=np.uint8))
+            local.bufs = bufs
+        return bufs
 
     def list_start_list(self) -> list[int]:
         """``list_start`` as a Python list (fast scalar access for query-time statistics)."""

@@ -194,7 +194,7 @@ def topk_terms(
     docs: np.ndarray, tfs: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray, imp_tf: np.ndarray,
     imp_norm: np.ndarray, list_start: np.ndarray, list_bstart: np.ndarray, n_fields: int, ords: np.ndarray,
     fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray, k: int,
-    theta0: float, mode: int,
+    theta0: float, mode: int, acc: np.ndarray, hit: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resolve cursors and score them (the reference is always exhaustive)."""
     _, st, en, _, _, w, f = prepare_cursors(

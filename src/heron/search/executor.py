@@ -192,7 +192,8 @@ def run_segment(
         get = seg.term_index().get
         ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
     a = _EMPTY_U8 if allowed is None else allowed
+    acc, hit = seg.scratch()
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]
         seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
-        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, mode,
+        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, mode, acc, hit,
     )
