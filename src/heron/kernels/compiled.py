@@ -269,10 +269,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
             pos[i] = q
         pw = p  # the partition used for this window's accumulation
         # candidates in doc order: sort the few touched offsets, or scan a dense window
-        if nt * 16 < WINDOW:
-            cand = np.sort(touched[:nt])
-        else:
-            cand = np.arange(WINDOW)
+        cand = np.sort(touched[:nt]) if nt * 16 < WINDOW else np.arange(WINDOW)
         for jj in range(len(cand)):
             j = cand[jj]
             if hit[j] == 0:
