@@ -120,10 +120,17 @@ class Searcher:
         if want == 0 or not bq.terms:
             return found
         theta = -np.inf
+        constrained = cf is not None or bool(
+            bq.required or bq.excluded or bq.phrases_required or bq.phrases_excluded or bq.sites_allow
+            or bq.sites_deny
+        )
         for si, v in enumerate(self.segments):
-            allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
-            if allowed is not None and not allowed.any():
-                continue
+            if constrained:
+                allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
+                if allowed is not None and not allowed.any():
+                    continue
+            else:
+                allowed = v.live
             ords = bq.seg_ords[si] if bq.seg_ords is not None else None
             docs, scores = run_segment(v.reader, bq, self._knd(si), allowed, want, theta, algorithm, ords)
             if len(docs) == 0:
