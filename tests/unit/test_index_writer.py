@@ -231,3 +231,23 @@ def test_reader_snapshot_survives_concurrent_merge(tmp_path: Path, tiny_docs: li
     reader_idx.refresh()
     assert reader_idx.stats().segment_count == 1
     assert [(h.id, h.score) for h in reader_idx.search("heron", k=20)] == before  # same stats, same order
+
+
+def test_add_parallel_equals_serial_build(tmp_path: Path) -> None:
+    """Worker-process segment building (several chunks, ids replaced across chunks) answers
+    exactly like a serial build of the same documents."""
+    docs = [{"id": f"d{i % 450}", "title": f"t{i % 5}", "text": f"word{i % 17} shared {i} v{i // 450}"} for i in range(500)]
+    serial = heron.Index.create(tmp_path / "serial")
+    with serial.writer() as w:
+        for d in docs:
+            w.add(d)
+        w.force_merge(1)
+    par = heron.Index.create(tmp_path / "par")
+    with par.writer() as w:
+        assert w.add_parallel(docs, processes=2, chunk_docs=120) == 500
+        w.force_merge(1)
+    assert par.stats().doc_count == serial.stats().doc_count == 450
+    for q in ["word3 shared", "t1", "v1", "shared"]:
+        assert sorted((h.id, h.score) for h in par.search(q, k=500)) == sorted(
+            (h.id, h.score) for h in serial.search(q, k=500)
+        )

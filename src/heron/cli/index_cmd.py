@@ -25,6 +25,7 @@ from heron.cli.options import (
     settings_options,
 )
 from heron.config import IndexSettings
+from heron.document import Document, make_document
 from heron.errors import DocumentError, HeronError
 from heron.index.manifest import MANIFEST
 from heron.index.writer import IndexWriter
@@ -66,47 +67,61 @@ def ingest(
     on_error: str = "skip",
     progress: bool | None = None,
     flush_every: int | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Add every document of ``inputs`` to ``writer`` (no commit).
 
     Malformed lines are skipped and counted (``on_error="skip"``), or raise
-    :class:`MalformedInputError` naming ``file:line`` (``on_error="fail"``).
+    :class:`MalformedInputError` naming ``file:line`` (``on_error="fail"``). With ``workers``
+    > 1, lines are parsed and validated here and analysed in that many worker processes.
     """
     report = IngestReport(inputs=[str(p) for p in inputs])
     t0 = time.perf_counter()
     bar = make_progress(progress, " docs", "indexing")
-    pending = 0
     try:
-        for path in inputs:
-            for line in read_jsonl(path):
-                error = line.error and f"{line.source}: {line.error}"
-                if line.obj is not None:
-                    try:
-                        writer.add(line.obj, source=line.source)
-                    except DocumentError as e:
-                        error = str(e)
-                    else:
-                        report.added += 1
-                        bar.update(1)
-                        pending += 1
-                        if flush_every is not None and pending >= flush_every:
-                            writer.flush()
-                            pending = 0
-                        continue
-                assert error is not None
-                if on_error == "fail":
-                    raise MalformedInputError(error)
-                report.skipped += 1
-                if report.first_error is None:
-                    report.first_error = error
-                if report.skipped <= MAX_WARNINGS:
-                    bar.write(f"warning: skipped {error}", file=sys.stderr)
-                    if report.skipped == MAX_WARNINGS:
-                        bar.write("warning: further malformed lines are counted but not shown", file=sys.stderr)
+        docs = _valid_documents(writer, inputs, on_error, report, bar)
+        if workers > 1:
+            writer.add_parallel(docs, processes=workers)
+        else:
+            pending = 0
+            for doc in docs:
+                writer.add(doc)
+                pending += 1
+                if flush_every is not None and pending >= flush_every:
+                    writer.flush()
+                    pending = 0
     finally:
         bar.close()
         report.seconds = time.perf_counter() - t0
     return report
+
+
+def _valid_documents(
+    writer: IndexWriter, inputs: Sequence[Path], on_error: str, report: IngestReport, bar: Any
+) -> Iterator[Document]:
+    for path in inputs:
+        for line in read_jsonl(path):
+            error = line.error and f"{line.source}: {line.error}"
+            if line.obj is not None:
+                try:
+                    doc = make_document(line.obj, writer.settings, line.source)
+                except DocumentError as e:
+                    error = str(e)
+                else:
+                    report.added += 1
+                    bar.update(1)
+                    yield doc
+                    continue
+            assert error is not None
+            if on_error == "fail":
+                raise MalformedInputError(error)
+            report.skipped += 1
+            if report.first_error is None:
+                report.first_error = error
+            if report.skipped <= MAX_WARNINGS:
+                bar.write(f"warning: skipped {error}", file=sys.stderr)
+                if report.skipped == MAX_WARNINGS:
+                    bar.write("warning: further malformed lines are counted but not shown", file=sys.stderr)
 
 
 def _is_index(p: Path) -> bool:
@@ -164,10 +179,11 @@ def fill(
     progress: bool | None,
     force_merge: bool,
     flush_every: int | None = None,
+    workers: int = 1,
 ) -> IngestReport:
     """Ingest ``inputs`` into ``index`` and commit (everything or, on error, nothing)."""
     with index.writer() as w:
-        report = ingest(w, inputs, on_error=on_error, progress=progress, flush_every=flush_every)
+        report = ingest(w, inputs, on_error=on_error, progress=progress, flush_every=flush_every, workers=workers)
         if force_merge:
             w.force_merge(1)
     return report
@@ -182,13 +198,15 @@ def create_index(
     on_error: str = "skip",
     progress: bool | None = None,
     force_merge: bool = True,
+    workers: int = 1,
 ) -> IngestReport:
     """Create a new index at ``target`` from ``inputs`` (atomically: all or nothing)."""
     replace_old = _prepare_target(target, overwrite)
     with _staged(target, replace_old) as staging:
         idx = Index.create(staging, settings)
         try:
-            report = fill(idx, inputs, on_error=on_error, progress=progress, force_merge=force_merge)
+            report = fill(idx, inputs, on_error=on_error, progress=progress, force_merge=force_merge,
+                          workers=workers)
         finally:
             idx.close()
     return report
@@ -240,6 +258,8 @@ def fail_message(e: MalformedInputError) -> str:
 @click.option("--append", is_flag=True, help="Add to the existing index at PATH (documents with known ids replace).")
 @click.option("--force-merge/--no-force-merge", default=True, show_default=True,
               help="Merge the index down to one segment at the end (fastest search).")
+@click.option("--workers", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
+              help="Worker processes analysing documents in parallel (0 = one per CPU core).")
 @progress_option
 def index_command(
     path: Path,
@@ -248,6 +268,7 @@ def index_command(
     overwrite: bool,
     append: bool,
     force_merge: bool,
+    workers: int,
     progress: bool | None,
     **settings_kw: Any,
 ) -> None:
@@ -275,11 +296,12 @@ def index_command(
                 raise UserError(f"no heron index at {str(path)!r} to append to; drop --append to create one")
             idx = Index.open(path)
             report = fill(idx, files, on_error=on_error, progress=progress, force_merge=force_merge,
-                          flush_every=buffer_docs)
+                          flush_every=buffer_docs, workers=workers or (os.cpu_count() or 1))
         else:
             settings = build_settings(**settings_kw)
             report = create_index(path, settings, files, overwrite=overwrite, on_error=on_error,
-                                  progress=progress, force_merge=force_merge)
+                                  progress=progress, force_merge=force_merge,
+                                  workers=workers or (os.cpu_count() or 1))
             idx = Index.open(path)
     except MalformedInputError as e:
         raise UserError(fail_message(e)) from None
