@@ -49,14 +49,14 @@ class Searcher:
         self.binder = QueryBinder(self.settings, self.stats)
         self.analyzers = [get_analyzer(f.analyzer) for f in self.settings.text_fields]
         self._bases = np.cumsum([0] + [v.meta.doc_count for v in views]).tolist()
-        self._knds: list[np.ndarray | None] = [None] * len(views)
+        self._sats: list[np.ndarray | None] = [None] * len(views)
 
-    def _knd(self, si: int) -> np.ndarray:
-        knd = self._knds[si]
-        if knd is None:
-            knd = self._knds[si] = self.segments[si].reader.length_norms(self.binder.k1, self.binder.b,
-                                                                          self.binder.avgdl)
-        return knd
+    def _sat(self, si: int) -> np.ndarray:
+        sat = self._sats[si]
+        if sat is None:
+            sat = self._sats[si] = self.segments[si].reader.saturation(self.binder.k1, self.binder.b,
+                                                                         self.binder.avgdl)
+        return sat
 
     @property
     def generation(self) -> int:
@@ -132,7 +132,7 @@ class Searcher:
             else:
                 allowed = v.live
             ords = bq.seg_ords[si] if bq.seg_ords is not None else None
-            docs, scores = run_segment(v.reader, bq, self._knd(si), allowed, want, theta, algorithm, ords)
+            docs, scores = run_segment(v.reader, bq, self._sat(si), allowed, want, theta, algorithm, ords)
             if len(docs) == 0:
                 continue
             base = self._bases[si]
@@ -159,8 +159,7 @@ class Searcher:
             tw = scorers[int(c.scorer_index[j])]
             f = tw.field
             tf = int(seg.tfs[pos])
-            kn = float(self._knd(si)[f, doc])
-            contrib = bm25_score(tw.weight, float(tf), kn)
+            contrib = tw.weight * float(self._sat(si)[pos])
             total += contrib
             fs = self.settings.text_fields[f]
             p = self.settings.field_params(fs)

@@ -217,23 +217,30 @@ class SegmentReader:
         self._ids: list[str] | None = None
         self._list_start_list: list[int] | None = None
         self._scratch = threading.local()
-        self._knd_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
+        self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self._directory = directory
 
     def length_norms(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float]) -> np.ndarray:
-        """Per field and doc: ``k1 * (1 - b + b * dl / avgdl)`` from exact lengths (cached per parameters)."""
-        key = (tuple(k1), tuple(b), tuple(avgdl))
-        hit = self._knd_cache
-        if hit is not None and hit[0] == key:
-            return hit[1]
+        """Per field and doc: ``k1 * (1 - b + b * dl / avgdl)`` from exact lengths."""
         lengths = np.asarray(self.lengths, dtype=np.float64)
         knd = np.empty((self.n_fields, self.doc_count), dtype=np.float64)
         for f in range(self.n_fields):
             a = avgdl[f] if avgdl[f] > 0 else 1.0
             knd[f] = k1[f] * ((1.0 - b[f]) + b[f] * lengths[f] / a)
-        self._knd_cache = (key, knd)
         return knd
+
+    def saturation(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float]) -> np.ndarray:
+        """Per posting, float32 ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` — what the kernels
+        multiply by a term's weight. Computed once per set of parameters and cached."""
+        key = (tuple(k1), tuple(b), tuple(avgdl))
+        hit = self._sat_cache
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        knd = self.length_norms(k1, b, avgdl)
+        sat = kernels.impl().posting_saturation(self.docs, self.tfs, self.list_start, self.n_fields, knd)
+        self._sat_cache = (key, sat)
+        return sat
 
     # -- terms -------------------------------------------------------------------------
     def term_list(self) -> list[str]:

@@ -10,11 +10,6 @@ BLOCK = 128
 _NEG_INF = -np.inf
 
 
-@njit(cache=True, inline="always")
-def _bm25(w: float, tf: float, kn: float) -> float:
-    return w * tf / (tf + kn)
-
-
 # -- top-k heap: min-heap on (score, -doc); the root is the worst kept hit -----------------
 
 
@@ -76,16 +71,15 @@ def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray,
 
 
 @njit(cache=True)
-def topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta0):  # type: ignore[no-untyped-def]
-    ndocs = knd.shape[1]
+def topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0):  # type: ignore[no-untyped-def]
     acc = np.zeros(ndocs, dtype=np.float64)
     hit = np.zeros(ndocs, dtype=np.uint8)
-    return topk_exhaustive_scratch(docs, tfs, start, end, weight, field, knd, allowed, k, theta0, acc, hit)
+    return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit)
 
 
 @njit(cache=True)
 def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
-    docs, tfs, start, end, weight, field, knd, allowed, k, theta0, acc, hit
+    docs, sat, start, end, weight, allowed, k, theta0, acc, hit
 ):
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
     segment and thread), returned all-zero again: no per-query O(ndocs) allocation."""
@@ -96,13 +90,12 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     touched = np.empty(total, dtype=np.int64)
     has_allowed = len(allowed) > 0
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
-        f = field[i]
         w = weight[i]
         for p in range(start[i], end[i]):
             d = docs[p]
             if has_allowed and allowed[d] == 0:
                 continue
-            acc[d] += _bm25(w, float(tfs[p]), knd[f, d])
+            acc[d] += w * np.float64(sat[p])
             if hit[d] == 0:
                 hit[d] = 1
                 touched[nt] = d
@@ -132,10 +125,10 @@ def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-unt
     best = 0.0
     for j in range(imp_off[b], imp_off[b + 1]):
         tf = float(imp_tf[j])
-        v = w * tf / (tf + kn[f, imp_norm[j]])
+        v = w * np.float64(np.float32(tf / (tf + kn[f, imp_norm[j]])))
         if v > best:
             best = v
-    return best * (1.0 + 1e-9) + 1e-12
+    return best * (1.0 + 1e-6) + 1e-12
 
 
 @njit(cache=True)
@@ -174,14 +167,14 @@ AUTO_TAAT_POSTINGS = 16384
 
 @njit(cache=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
-    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, knd, allowed, k,
+    docs, sat, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, allowed, k,
     theta0,
 ):
     """Block-max MaxScore, scored in windows of ``WINDOW`` documents (Lucene's
     MaxScoreBulkScorer design). Cursors must be ordered by ascending upper bound ``ub`` (from
-    ``cursor_upper_bounds``, already inflated for float safety). Scores use the exact
-    per-document ``knd``; block bounds use the per-norm-byte ``kn`` (quantised lengths round
-    down, so the bound is safe).
+    ``cursor_upper_bounds``, already inflated for float safety). Scores use the per-posting
+    saturation ``sat`` (exact lengths); block bounds use the per-norm-byte ``kn`` (quantised
+    lengths round down, so the bound is never below a score).
 
     Cursors ``[0, p)`` are *non-essential*: their bounds sum to <= theta, so a document only
     they contain cannot enter. Per window, the essential cursors (``[p, n)``, highest bound
@@ -260,7 +253,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                     if d > stop:
                         break
                     j = d - w0
-                    acc[j] += _bm25(w, float(tfs[q]), knd[f, d])
+                    acc[j] += w * np.float64(sat[q])
                     if hit[j] == 0:
                         hit[j] = 1
                         touched[nt] = j
@@ -307,7 +300,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                 q = _seek(docs, pos[i], bs, be_p, d)
                 pos[i] = q
                 if q < end[i] and np.int64(docs[q]) == d:
-                    s += _bm25(weight[i], float(tfs[q]), knd[field[i], d])
+                    s += weight[i] * np.float64(sat[q])
             if pruned or s <= theta:
                 continue
             if size < k or _worse(hs[0], hd[0], s, d):
@@ -372,8 +365,8 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
 
 @njit(cache=True)
 def topk_terms(  # type: ignore[no-untyped-def]
-    docs, tfs, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
-    kn, knd, allowed, k, theta0, mode, acc, hit,
+    docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
+    kn, allowed, k, theta0, mode, acc, hit,
 ):
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
     and run block-max MaxScore (``mode`` 1), the exhaustive scorer (``mode`` 2), or choose
@@ -388,12 +381,11 @@ def topk_terms(  # type: ignore[no-untyped-def]
         total = 0
         for i in range(len(st)):
             total += en[i] - st[i]
-        ndocs = knd.shape[1]
+        ndocs = len(acc)
         exhaustive = ndocs <= AUTO_SMALL_SEGMENT or total <= AUTO_TAAT_POSTINGS or 4 * total >= ndocs
     if exhaustive:
-        return topk_exhaustive_scratch(docs, tfs, st, en, w, f, knd, allowed, k, theta0, acc, hit)
-    return topk_maxscore(docs, tfs, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, knd, allowed, k,
-                         theta0)
+        return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit)
+    return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
 
 
 # -- index building helpers ---------------------------------------------------------------
@@ -588,6 +580,19 @@ def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[n
     return out
 
 
+@njit(cache=True)
+def posting_saturation(docs, tfs, list_start, n_fields, knd):  # type: ignore[no-untyped-def]
+    """Per posting, BM25's saturation ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` as float32
+    (the per-document denominator part comes from ``knd[field, doc]``)."""
+    out = np.empty(len(docs), dtype=np.float32)
+    for j in range(len(list_start) - 1):
+        f = j % n_fields
+        for p in range(list_start[j], list_start[j + 1]):
+            tf = np.float64(tfs[p])
+            out[p] = np.float32(tf / (tf + knd[f, docs[p]]))
+    return out
+
+
 def warmup() -> None:
     """Compile every kernel on a tiny input (loads from the on-disk cache when present)."""
     docs = np.array([0, 2, 1, 2], dtype=np.uint32)
@@ -600,18 +605,19 @@ def warmup() -> None:
     weight = np.array([1.0, 2.0])
     field = np.zeros(2, dtype=np.int64)
     kn = np.ones((1, 256), dtype=np.float64)
-    allowed = np.empty(0, dtype=np.uint8)
     knd = np.ones((1, 3), dtype=np.float64)
-    topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, 2, -np.inf)
+    sat = posting_saturation(docs, tfs, ls, 1, knd)
+    allowed = np.empty(0, dtype=np.uint8)
+    topk_exhaustive(docs, sat, start, end, weight, 3, allowed, 2, -np.inf)
     ub = cursor_upper_bounds(imp_off, imp_tf, imp_norm, lb[:2], lb[1:], weight, field, kn)
-    topk_maxscore(docs, tfs, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, knd,
-                  allowed, 2, -np.inf)
+    topk_maxscore(docs, sat, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, allowed, 2,
+                  -np.inf)
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
-    words, dbits, tbits = pack_postings(docs, tfs, ls)
-    unpack_postings(words, dbits, tbits, ls)
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
                     imp_norm, kn)
     for mode in (0, 1, 2):
-        topk_terms(docs, tfs, last, imp_off, imp_tf, imp_norm, ls, lb, 1, np.array([0, 1, -1]),
-                   np.zeros(3, dtype=np.int64), np.ones(3), kn, knd, allowed, 2, -np.inf, mode,
+        topk_terms(docs, sat, last, imp_off, imp_tf, imp_norm, ls, lb, 1, np.array([0, 1, -1]),
+                   np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
                    np.zeros(3), np.zeros(3, dtype=np.uint8))
+    words, dbits, tbits = pack_postings(docs, tfs, ls)
+    unpack_postings(words, dbits, tbits, ls)

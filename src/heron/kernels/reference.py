@@ -4,11 +4,11 @@ Conventions shared with the compiled kernels:
 
 * A *cursor* ``i`` is one (term, field) posting list: postings ``docs[start[i]:end[i]]``
   with term frequencies ``tfs[...]``, blocks ``bstart[i]:bend[i]`` of ``BLOCK`` postings.
-* Its contribution to document ``d`` is ``bm25(weight[i], tf, knd[field[i], d])`` with
-  ``bm25(w, tf, kn) = w * tf / (tf + kn)`` (Lucene's BM25 without the constant ``k1 + 1``
-  factor) and ``knd[f, d] = k1 * (1 - b + b * dl / avgdl)`` from the exact length ``dl``.
-  Block bounds use ``kn[f, norm_byte]``, the same from the one-byte quantised length, which
-  rounds lengths down and so never under-estimates a score.
+* Its contribution to the document of posting ``p`` is ``weight[i] * sat[p]`` where
+  ``sat[p] = float32(tf / (tf + k1 * (1 - b + b * dl / avgdl)))`` is BM25's saturation (Lucene's
+  formula without the constant ``k1 + 1`` factor) from the exact length ``dl``, precomputed per
+  searcher (``posting_saturation``). Block bounds use ``kn[f, norm_byte]``, the same from the
+  one-byte quantised length, which rounds lengths down and so never under-estimates a score.
 * A document's score is the sum of its contributions **in descending cursor order** (cursors
   are sorted by ascending upper bound, so the highest-bound terms are added first — the order
   MaxScore naturally visits them), so every algorithm produces bit-identical scores.
@@ -24,18 +24,30 @@ import numpy as np
 BLOCK = 128
 
 
-def bm25(w: float, tf: float, kn: float) -> float:
-    return w * tf / (tf + kn)
+def saturation(tf: float, kn: float) -> float:
+    """float32-rounded ``tf / (tf + kn)`` (as a Python float)."""
+    return float(np.float32(tf / (tf + kn)))
+
+
+def posting_saturation(
+    docs: np.ndarray, tfs: np.ndarray, list_start: np.ndarray, n_fields: int, knd: np.ndarray
+) -> np.ndarray:
+    """Per posting ``saturation(tf, knd[field, doc])`` (list ``j`` belongs to field ``j % n_fields``)."""
+    out = np.empty(len(docs), dtype=np.float32)
+    for j in range(len(list_start) - 1):
+        f = j % n_fields
+        for p in range(int(list_start[j]), int(list_start[j + 1])):
+            out[p] = saturation(float(tfs[p]), float(knd[f, int(docs[p])]))
+    return out
 
 
 def topk_exhaustive(
     docs: np.ndarray,
-    tfs: np.ndarray,
+    sat: np.ndarray,
     start: np.ndarray,
     end: np.ndarray,
     weight: np.ndarray,
-    field: np.ndarray,
-    knd: np.ndarray,
+    ndocs: int,
     allowed: np.ndarray,
     k: int,
     theta0: float,
@@ -43,12 +55,11 @@ def topk_exhaustive(
     """Score every posting of every cursor; keep the top ``k``."""
     scores: dict[int, float] = {}
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
-        f = int(field[i])
         for p in range(int(start[i]), int(end[i])):
             d = int(docs[p])
             if len(allowed) and not allowed[d]:
                 continue
-            c = bm25(float(weight[i]), float(tfs[p]), float(knd[f, d]))
+            c = float(weight[i]) * float(sat[p])
             scores[d] = scores.get(d, 0.0) + c
     ranked = sorted(((s, d) for d, s in scores.items() if s > theta0), key=lambda x: (-x[0], x[1]))[:k]
     return (
@@ -59,7 +70,7 @@ def topk_exhaustive(
 
 def topk_maxscore(
     docs: np.ndarray,
-    tfs: np.ndarray,
+    sat: np.ndarray,
     blk_last: np.ndarray,
     imp_off: np.ndarray,
     imp_tf: np.ndarray,
@@ -71,13 +82,13 @@ def topk_maxscore(
     weight: np.ndarray,
     field: np.ndarray,
     kn: np.ndarray,
-    knd: np.ndarray,
     allowed: np.ndarray,
     k: int,
     theta0: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reference backend: pruning gives the same answer as exhaustive scoring by definition."""
-    return topk_exhaustive(docs, tfs, start, end, weight, field, knd, allowed, k, theta0)
+    ndocs = int(docs.max()) + 1 if len(docs) else 0
+    return topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0)
 
 
 def block_metadata(
@@ -128,8 +139,8 @@ def block_bound(b: int, imp_off: np.ndarray, imp_tf: np.ndarray, imp_norm: np.nd
     """Max contribution over block ``b``, inflated so float rounding never makes it unsafe."""
     best = 0.0
     for j in range(int(imp_off[b]), int(imp_off[b + 1])):
-        best = max(best, bm25(w, float(imp_tf[j]), float(kn[f, imp_norm[j]])))
-    return best * (1.0 + 1e-9) + 1e-12
+        best = max(best, w * saturation(float(imp_tf[j]), float(kn[f, imp_norm[j]])))
+    return best * (1.0 + 1e-6) + 1e-12
 
 
 def cursor_upper_bounds(
@@ -191,16 +202,16 @@ def prepare_cursors(
 
 
 def topk_terms(
-    docs: np.ndarray, tfs: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray, imp_tf: np.ndarray,
+    docs: np.ndarray, sat: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray, imp_tf: np.ndarray,
     imp_norm: np.ndarray, list_start: np.ndarray, list_bstart: np.ndarray, n_fields: int, ords: np.ndarray,
-    fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, knd: np.ndarray, allowed: np.ndarray, k: int,
+    fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, allowed: np.ndarray, k: int,
     theta0: float, mode: int, acc: np.ndarray, hit: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resolve cursors and score them (the reference is always exhaustive)."""
-    _, st, en, _, _, w, f = prepare_cursors(
+    _, st, en, _, _, w, _ = prepare_cursors(
         list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
     )
-    return topk_exhaustive(docs, tfs, st, en, w, f, knd, allowed, k, theta0)
+    return topk_exhaustive(docs, sat, st, en, w, len(acc), allowed, k, theta0)
 
 
 def constraint_mask(

@@ -176,7 +176,7 @@ ALGORITHMS: dict[str, int] = {"auto": 0, "maxscore": 1, "exhaustive": 2}
 def run_segment(
     seg: SegmentReader,
     bq: BoundQuery,
-    knd: np.ndarray,
+    sat: np.ndarray,
     allowed: np.ndarray | None,
     k: int,
     theta0: float,
@@ -194,6 +194,6 @@ def run_segment(
     a = _EMPTY_U8 if allowed is None else allowed
     acc, hit = seg.scratch()
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]
-        seg.docs, seg.tfs, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
-        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, knd, a, k, theta0, mode, acc, hit,
+        seg.docs, sat, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
+        seg.n_fields, ords, bq.fields, bq.weights, bq.kn, a, k, theta0, mode, acc, hit,
     )

@@ -2,7 +2,8 @@
 (``heron.kernels``) and ``explain``.
 
 * ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))``
-* ``score(tf, dl) = weight * tf / (tf + k1 * (1 - b + b * dl / avgdl))``, ``weight = idf * boost``
+* ``score(tf, dl) = weight * sat``, ``sat = tf / (tf + k1 * (1 - b + b * dl / avgdl))`` rounded to
+  float32 (precomputed per posting when a searcher opens), ``weight = idf * boost``
 
 Document lengths are quantised to one byte (``heron.codec.norms``), so the denominator's
 length part is a 256-entry table per field. Scores are finite, >= 0, non-decreasing in tf,
@@ -27,9 +28,14 @@ def tf_norm_table(k1: float, b: float, avgdl: float) -> np.ndarray:
     return norm_cache(k1, b, avgdl)
 
 
+def saturation(tf: float, kn: float) -> float:
+    """``tf / (tf + kn)`` rounded to float32, as precomputed per posting for the kernels."""
+    return float(np.float32(tf / (tf + kn)))
+
+
 def score(weight: float, tf: float, kn: float) -> float:
     """One (term, field) contribution; identical arithmetic to the kernels."""
-    return weight * tf / (tf + kn)
+    return weight * saturation(tf, kn)
 
 
 def decoded_length(norm_byte: int) -> int:
