@@ -22,7 +22,6 @@ from heron.search.filters import SearchFilters, compile_filters
 from heron.search.parser import parse_query
 from heron.search.query import BoolQuery, Query, TermQuery
 from heron.search.results import Explanation, Hit, TermContribution
-from heron.search.similarity import score as bm25_score
 from heron.search.stats import LocalStats, StatsProvider
 from heron.search.weight import BoundQuery, QueryBinder
 from heron.storage.directory import Directory
