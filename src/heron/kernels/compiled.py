@@ -82,13 +82,35 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     docs, sat, start, end, weight, allowed, k, theta0, acc, hit
 ):
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
-    segment and thread), returned all-zero again: no per-query O(ndocs) allocation."""
-    nt = 0
+    segment and thread), returned all-zero again: no per-query O(ndocs) allocation.
+
+    Dense queries (postings >= ndocs / 4) accumulate without bookkeeping and select by one
+    scan over the accumulator; sparse ones remember the touched documents instead."""
+    ndocs = len(acc)
     total = 0
     for i in range(len(start)):
         total += end[i] - start[i]
-    touched = np.empty(total, dtype=np.int64)
     has_allowed = len(allowed) > 0
+    hs = np.empty(max(k, 1), dtype=np.float64)
+    hd = np.empty(max(k, 1), dtype=np.int64)
+    size = 0
+    if 4 * total >= ndocs:
+        for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
+            w = weight[i]
+            for p in range(start[i], end[i]):
+                acc[docs[p]] += w * np.float64(sat[p])
+        # every contribution is > 0, so acc[d] > 0 exactly for the matched documents
+        for d in range(ndocs):
+            s = acc[d]
+            if s > 0.0:
+                acc[d] = 0.0
+                if s <= theta0 or (has_allowed and allowed[d] == 0):
+                    continue
+                if size < k or _worse(hs[0], hd[0], s, d):
+                    size = _heap_push(hs, hd, size, s, d)
+        return _heap_sorted(hs, hd, size)
+    nt = 0
+    touched = np.empty(total, dtype=np.int64)
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
         w = weight[i]
         for p in range(start[i], end[i]):
@@ -100,9 +122,6 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
                 hit[d] = 1
                 touched[nt] = d
                 nt += 1
-    hs = np.empty(max(k, 1), dtype=np.float64)
-    hd = np.empty(max(k, 1), dtype=np.int64)
-    size = 0
     # the heap orders by (score, doc) itself, so candidates need no sorting
     for j in range(nt):
         d = touched[j]
