@@ -84,7 +84,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
     segment and thread), returned all-zero again: no per-query O(ndocs) allocation.
 
-    Dense queries (postings >= ndocs / 4) accumulate without bookkeeping and select by one
+    Dense queries (postings >= ndocs / 2) accumulate without bookkeeping and select by one
     scan over the accumulator; sparse ones remember the touched documents instead."""
     ndocs = len(acc)
     total = 0
@@ -94,7 +94,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
     size = 0
-    if 4 * total >= ndocs:
+    if 2 * total >= ndocs:
         for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
             w = weight[i]
             for p in range(start[i], end[i]):
