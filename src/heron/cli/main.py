@@ -20,6 +20,7 @@ from heron.cli.index_cmd import index_command
 from heron.cli.inspect_cmd import inspect_command
 from heron.cli.options import UserError
 from heron.cli.search_cmd import search_command
+from heron.cli.serve_cmd import serve_command
 from heron.errors import HeronError
 
 
@@ -64,6 +65,7 @@ cli.add_command(search_command)
 cli.add_command(eval_command)
 cli.add_command(inspect_command)
 cli.add_command(bench_command)
+cli.add_command(serve_command)
 
 
 def main(argv: list[str] | None = None) -> None:

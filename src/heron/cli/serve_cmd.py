@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from heron.api import Index
 from heron.errors import ConfigError
 from heron.service.config import load_config, parse_index_specs
 
@@ -57,6 +58,8 @@ def serve_command(
     if not config.indexes and config.data_dir is None:
         raise ConfigError("nothing to serve: give --index NAME=PATH (or [indexes] in --config, or HERON_INDEXES), "
                           "or --data-dir to create indexes over the API")
+    for path in config.indexes.values():  # fail fast with a clean message, before uvicorn starts
+        Index.open(path).close()
     logging.basicConfig(level=config.log_level.upper() if config.log_level != "trace" else "DEBUG",
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(config)

@@ -238,7 +238,7 @@ class SegmentReader:
         if hit is not None and hit[0] == key:
             return hit[1]
         knd = self.length_norms(k1, b, avgdl)
-        sat = kernels.impl().posting_saturation(self.docs, self.tfs, self.list_start, self.n_fields, knd)
+        sat: np.ndarray = kernels.impl().posting_saturation(self.docs, self.tfs, self.list_start, self.n_fields, knd)
         self._sat_cache = (key, sat)
         return sat
 

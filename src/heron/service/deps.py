@@ -1,0 +1,76 @@
+"""FastAPI dependencies: the app state, readiness + auth + rate limit per scope, deadlines.
+
+Routes declare ``principal: SearchScope`` (or ``WriteScope`` / ``AdminScope``); tests may
+replace :func:`get_state` through ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import Depends, Request
+
+from heron.service.auth import Principal, authenticate
+from heron.service.errors import ApiError
+from heron.service.state import ServiceState
+
+T = TypeVar("T")
+
+
+def get_state(request: Request) -> ServiceState:
+    state: ServiceState = request.app.state.heron
+    return state
+
+
+State = Annotated[ServiceState, Depends(get_state)]
+
+
+def require(scope: str) -> Callable[[Request, ServiceState], Awaitable[Principal]]:
+    """A dependency: 503 unless ready, 401 without a valid key, 403 without ``scope``, 429 over rate."""
+
+    async def dependency(request: Request, state: State) -> Principal:
+        if not state.ready:
+            raise ApiError(503, "the service is starting or shutting down; retry shortly")
+        principal = authenticate(request.headers.get("authorization"), state.config.api_keys)
+        if principal is None:
+            raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                           headers={"www-authenticate": "Bearer"})
+        if not principal.allows(scope):
+            raise ApiError(403, f"this API key does not have the {scope!r} scope")
+        bucket = principal.name if state.config.api_keys else f"ip:{request.client.host if request.client else '-'}"
+        wait = state.limiter.acquire(bucket)
+        if wait > 0:
+            raise ApiError(
+                429, f"rate limit exceeded ({state.config.rate_limit_rps:g} requests/s, burst "
+                     f"{state.config.rate_limit_burst}); retry after {wait:.3f} s",
+                headers={"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))},
+            )
+        return principal
+
+    return dependency
+
+
+SearchScope = Annotated[Principal, Depends(require("search"))]
+WriteScope = Annotated[Principal, Depends(require("write"))]
+AdminScope = Annotated[Principal, Depends(require("admin"))]
+
+
+async def run_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
+    """Run blocking ``fn`` in a worker thread; 504 when it takes longer than ``timeout_s``.
+
+    The thread is abandoned, not killed: it finishes in the background (read-only work).
+    """
+    try:
+        with anyio.fail_after(timeout_s):
+            return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
+    except TimeoutError:
+        raise ApiError(504, f"the request took longer than the {timeout_s:g} s deadline") from None
+
+
+async def run_blocking(fn: Callable[[], T]) -> T:
+    """Run blocking ``fn`` (a write) in a worker thread, to completion."""
+    return await anyio.to_thread.run_sync(fn)

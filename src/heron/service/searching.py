@@ -1,0 +1,98 @@
+"""Run one search request against a searcher snapshot: hits, then snippets under budgets.
+
+Plain data in, plain data out (no HTTP, no pydantic): the route converts the request with
+``schemas`` and the results back. Every query of a multi-query request runs on the same
+snapshot, independently, with its own ``max_results`` and ``max_tokens`` budget.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from heron.analysis import Analyzer
+from heron.index.reader import Searcher
+from heron.search.filters import SearchFilters
+from heron.search.query import BoolQuery, PhraseQuery, Query, TermQuery
+from heron.search.results import Hit
+from heron.snippets import EMPTY, Snippet, build_snippet, count_tokens, query_term_weights, share_budget
+
+SNIPPET_FIELD = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOptions:
+    """Search-time parameters, already validated."""
+
+    max_results: int = 10
+    offset: int = 0
+    filters: SearchFilters | None = None
+    operator: str = "or"
+    explain: bool = False
+    max_tokens: int = 25_000
+    max_tokens_per_page: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ResultItem:
+    hit: Hit
+    snippet: Snippet
+
+
+@dataclass
+class StageTimer:
+    """Seconds spent per stage (``search``, ``snippets``), summed over the queries."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
+def run_queries(
+    searcher: Searcher, queries: list[str], opts: SearchOptions, timer: StageTimer
+) -> list[list[ResultItem]]:
+    """Results for each query, in request order."""
+    return [run_query(searcher, q, opts, timer) for q in queries]
+
+
+def run_query(searcher: Searcher, query: str, opts: SearchOptions, timer: StageTimer) -> list[ResultItem]:
+    with timer.stage("search"):
+        hits = searcher.search(
+            query, opts.max_results, offset=opts.offset, filters=opts.filters, operator=opts.operator,
+            explain=opts.explain,
+        )
+    with timer.stage("snippets"):
+        analyzer = snippet_analyzer(searcher)
+        terms = query_term_weights(query_terms(searcher.parse(query, opts.operator), analyzer))
+        remaining = opts.max_tokens
+        out: list[ResultItem] = []
+        for i, h in enumerate(hits):
+            allot = share_budget(remaining, opts.max_tokens_per_page, len(hits) - i)
+            text = str((h.fields or {}).get(SNIPPET_FIELD) or "")
+            snip = build_snippet(text, analyzer, terms, allot) if allot and text else EMPTY
+            remaining -= count_tokens(snip.text)
+            out.append(ResultItem(h, snip))
+    return out
+
+
+def snippet_analyzer(searcher: Searcher) -> Analyzer:
+    """The analyzer of the field snippets are cut from (``text``, else the first field)."""
+    names = [f.name for f in searcher.settings.text_fields]
+    return searcher.analyzers[names.index(SNIPPET_FIELD) if SNIPPET_FIELD in names else 0]
+
+
+def query_terms(q: Query, analyzer: Analyzer) -> list[str]:
+    """Analyzed terms of the scored, non-excluded parts of a parsed query."""
+    if isinstance(q, TermQuery | PhraseQuery):
+        return analyzer.terms(q.text)
+    if isinstance(q, BoolQuery):
+        return [t for c in (*q.should, *q.must) for t in query_terms(c, analyzer)]
+    return []
