@@ -84,6 +84,7 @@ class TextField:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TextField:
         _check_keys("text field", d, {"name", "analyzer", "weight", "bm25", "stored"})
+        _require(d, "text field", "name")
         bm = d.get("bm25")
         return cls(
             name=str(d["name"]),
@@ -119,6 +120,7 @@ class FilterField:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FilterField:
         _check_keys("filter field", d, {"name", "type"})
+        _require(d, "filter field", "name")
         return cls(name=str(d["name"]), type=d.get("type", "keyword"))
 
 
@@ -195,6 +197,18 @@ class IndexSettings:
             {"text_fields", "filter_fields", "bm25", "single_field", "store_documents", "writer_buffer_docs"},
         )
         kw: dict[str, Any] = {}
+        for key in ("text_fields", "filter_fields"):
+            if key in d and not isinstance(d[key], list):
+                raise ConfigError(f"settings: {key!r} must be a list of field objects, got {type(d[key]).__name__}")
+        try:
+            return cls._from_checked(d, kw)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, ConfigError):
+                raise
+            raise ConfigError(f"settings: invalid value ({e}); see IndexSettings for the expected shape") from None
+
+    @classmethod
+    def _from_checked(cls, d: dict[str, Any], kw: dict[str, Any]) -> IndexSettings:
         if "text_fields" in d:
             kw["text_fields"] = tuple(TextField.from_dict(x) for x in d["text_fields"])
         if "filter_fields" in d:
@@ -207,6 +221,11 @@ class IndexSettings:
         if "writer_buffer_docs" in d:
             kw["writer_buffer_docs"] = int(d["writer_buffer_docs"])
         return cls(**kw)
+
+
+def _require(d: dict[str, Any], what: str, key: str) -> None:
+    if key not in d:
+        raise ConfigError(f"{what}: missing required key {key!r} (got keys {sorted(d)})")
 
 
 def _check_keys(what: str, d: dict[str, Any], allowed: set[str]) -> None:

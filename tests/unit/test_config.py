@@ -35,6 +35,11 @@ def test_settings_round_trip() -> None:
         {"filter_fields": [{"name": "x", "type": "blob"}]},
         {"bogus": 1},
         {"text_fields": [{"name": "text"}, {"name": "text"}]},
+        {"text_fields": [{"weight": 2}]},
+        {"text_fields": "text"},
+        {"filter_fields": [{"type": "numeric"}]},
+        {"bm25": {"k1": "high"}},
+        {"text_fields": [7]},
     ],
 )
 def test_invalid_settings_raise_config_error(bad: dict[str, object]) -> None:
