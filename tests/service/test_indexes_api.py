@@ -48,7 +48,7 @@ def test_create_errors(make_client: Callable[..., TestClient], tmp_path: Path) -
     r = c.post("/v1/indexes", json={"name": "x", "settings": {"shards": 3}})
     assert r.status_code == 400 and "unknown key" in r.json()["error"]["message"]
     r = c.post("/v1/indexes", json={"name": "x", "settings": {"text_fields": [{"weight": 1}]}})
-    assert r.status_code == 400 and "settings" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "missing required key 'name'" in r.json()["error"]["message"]
     r = c.post("/v1/indexes", json={"name": "../etc"})
     assert r.status_code == 400 and "invalid index name" in r.json()["error"]["message"]
     r = c.post("/v1/indexes", json={"settings": {}})
