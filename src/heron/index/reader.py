@@ -105,6 +105,10 @@ class Searcher:
         cf = compile_filters(filters, self.settings)
         want = k + offset
         found = self._collect(bq, cf, want, algorithm)
+        if not fields and not explain:
+            segs = self.segments
+            return [Hit(segs[si].reader.external_id(d), score, None, None, (si, d))
+                    for score, _gdoc, si, d in found[offset:want]]
         hits: list[Hit] = []
         for score, _gdoc, si, d in found[offset:want]:
             v = self.segments[si]
