@@ -110,7 +110,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
                     size = _heap_push(hs, hd, size, s, d)
         return _heap_sorted(hs, hd, size)
     nt = 0
-    touched = np.empty(total, dtype=np.int64)
+    touched = np.empty(total + 1, dtype=np.int64)  # +1: branch-free writes one past
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
         w = weight[i]
         for p in range(start[i], end[i]):
@@ -118,10 +118,9 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
             if has_allowed and allowed[d] == 0:
                 continue
             acc[d] += w * np.float64(sat[p])
-            if hit[d] == 0:
-                hit[d] = 1
-                touched[nt] = d
-                nt += 1
+            touched[nt] = d
+            nt += 1 - hit[d]
+            hit[d] = 1
     # the heap orders by (score, doc) itself, so candidates need no sorting
     for j in range(nt):
         d = touched[j]
@@ -225,7 +224,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     cbb = np.zeros(n, dtype=np.float64)
     acc = np.zeros(WINDOW, dtype=np.float64)
     hit = np.zeros(WINDOW, dtype=np.uint8)
-    touched = np.empty(WINDOW, dtype=np.int64)
+    touched = np.empty(WINDOW + 1, dtype=np.int64)  # +1: branch-free writes one past
     has_allowed = len(allowed) > 0
     theta = theta0
     p = 0
@@ -273,10 +272,10 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
                         break
                     j = d - w0
                     acc[j] += w * np.float64(sat[q])
-                    if hit[j] == 0:
-                        hit[j] = 1
-                        touched[nt] = j
-                        nt += 1
+                    # branch-free first-touch bookkeeping (a branch here mispredicts often)
+                    touched[nt] = j
+                    nt += 1 - hit[j]
+                    hit[j] = 1
                     q += 1
             pos[i] = q
         pw = p  # the partition used for this window's accumulation
