@@ -133,3 +133,17 @@ def test_maxscore_matches_exhaustive(idx: heron.Index) -> None:
         assert a == b
     with pytest.raises(QueryError, match="unknown algorithm"):
         idx.search("heron", algorithm="magic")
+
+
+def test_phrases_on_fielded_and_custom_fields() -> None:
+    st = heron.IndexSettings(
+        text_fields=(heron.TextField("title"), heron.TextField("text"), heron.TextField("summary")),
+    )
+    idx = heron.Index.in_memory(st)
+    with idx.writer() as w:
+        w.add({"id": "1", "title": "grey heron", "text": "a bird", "metadata": {"summary": "wading bird of europe"}})
+        w.add({"id": "2", "title": "bird", "text": "heron grey", "metadata": {"summary": "europe wading"}})
+    assert ids(idx.search('"grey heron"')) == ["1"]
+    assert ids(idx.search('"wading bird"')) == ["1"]
+    assert ids(idx.search('title:"grey heron"')) == ["1"]
+    assert ids(idx.search('"heron grey"')) == ["2"]

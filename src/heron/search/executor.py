@@ -154,12 +154,15 @@ def _docs_with_all(seg: SegmentReader, ph: Phrase, base: np.ndarray) -> np.ndarr
 
 def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyzer]) -> bool:
     rec = seg.stored(doc)
-    names = ["title", "text"] if seg.n_fields == 2 else ["text"]
     for f in ph.fields:
-        if seg.n_fields == 1:
+        name = ph.field_names[f]
+        if ph.single_field:
             text = f"{rec.get('title', '')} {rec.get('text', '')}"
-        else:
-            text = str(rec.get(names[f] if f < len(names) else "", ""))
+        elif name in ("title", "text"):
+            text = str(rec.get(name, ""))
+        else:  # other text fields are fed from metadata[name] (see SegmentBuilder)
+            value = (rec.get("metadata") or {}).get(name)
+            text = value if isinstance(value, str) else ""
         terms = analyzers[f].terms(text)
         n = len(ph.terms)
         first = ph.terms[0]

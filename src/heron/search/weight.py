@@ -32,8 +32,12 @@ class TermWeight:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
+    """Consecutive analysed ``terms`` required in any of ``fields`` (indices into ``field_names``)."""
+
     terms: tuple[str, ...]
     fields: tuple[int, ...]
+    field_names: tuple[str, ...] = ("text",)
+    single_field: bool = True
 
 
 _EMPTY_I = np.zeros(0, dtype=np.int64)
@@ -110,6 +114,9 @@ class QueryBinder:
         if name == "url":
             return []
         raise QueryError(f"unknown field {name!r} in query; searchable fields: {self.field_names}")
+
+    def _phrase(self, terms: tuple[str, ...], fields: list[int]) -> Phrase:
+        return Phrase(terms, tuple(fields), tuple(self.field_names), bool(self.settings.single_field))
 
     def _analyze(self, text: str, fields: list[int]) -> list[tuple[str, int]]:
         out: list[tuple[str, int]] = []
@@ -194,7 +201,7 @@ class QueryBinder:
             scored.update(pairs)
             terms = tuple(self.analyzers[fields[0]].terms(q.text)) if fields else ()
             if len(terms) > 1:
-                bq.phrases_required.append(Phrase(terms, tuple(fields)))
+                bq.phrases_required.append(self._phrase(terms, fields))
             for term in dict.fromkeys(t for t, _ in pairs):
                 bq.required.append([(t, f) for t, f in pairs if t == term])
         elif isinstance(q, SiteQuery):
@@ -224,7 +231,7 @@ class QueryBinder:
             if len(terms) == 1:
                 bq.excluded.extend((terms[0], f) for f in fields)
             elif terms:
-                bq.phrases_excluded.append(Phrase(terms, tuple(fields)))
+                bq.phrases_excluded.append(self._phrase(terms, fields))
         elif isinstance(q, SiteQuery):
             bq.sites_deny.append(DomainFilter.from_site(q.domain))
         elif isinstance(q, BoolQuery):
