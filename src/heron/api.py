@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,11 +92,6 @@ class Index:
     def writer(self) -> IndexWriter:
         """The index's single writer (context manager: commits on success, rolls back on error)."""
         return IndexWriter(self.directory, on_commit=self.refresh)
-
-    @contextmanager
-    def _writing(self) -> Iterator[IndexWriter]:
-        with self.writer() as w:
-            yield w
 
     def refresh(self) -> None:
         """Make the latest commit visible to new searches."""

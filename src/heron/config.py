@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from heron.errors import ConfigError
@@ -166,9 +166,6 @@ class IndexSettings:
     def fielded(cls, title_weight: float = DEFAULT_TITLE_WEIGHT, **kw: Any) -> IndexSettings:
         """Separate ``title`` and ``text`` fields; a term's score sums over them."""
         return cls(text_fields=(TextField("title", weight=title_weight), TextField("text")), single_field=False, **kw)
-
-    def with_bm25(self, k1: float, b: float) -> IndexSettings:
-        return replace(self, bm25=Bm25Params(k1, b))
 
     def field_params(self, f: TextField) -> Bm25Params:
         return f.bm25 if f.bm25 is not None else self.bm25

@@ -131,7 +131,7 @@ def eval_command(
     Without PATH (or when PATH holds no index yet) the index is built from the dataset's
     corpus with the given settings (in memory when PATH is omitted). Examples:
 
-        heron eval --dataset shared/data/beir/scifact --flat
+        heron eval --dataset path/to/beir/scifact --flat
         heron eval idx --dataset DIR --run-out bm25.run
         heron eval --dataset DIR --compare a.run b.run --plot deltas.png
     """

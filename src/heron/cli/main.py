@@ -56,7 +56,7 @@ def cli() -> None:
     heron index my-index --input data/demo/corpus.jsonl.gz
     heron search my-index "how do birds navigate during migration"
     heron inspect my-index --term migration
-    heron eval --dataset shared/data/beir/scifact
+    heron eval --dataset path/to/beir/scifact
     """
 
 

@@ -3,7 +3,7 @@
 ::
 
     from heron.eval import load_beir, run_queries, evaluate
-    ds = load_beir("shared/data/beir/scifact")
+    ds = load_beir("path/to/beir/scifact")
     qrels = ds.qrels("test")
     run = run_queries(index, {q: t for q, t in ds.queries().items() if q in qrels}, k=100)
     print(evaluate(run, qrels).mean)      # {'ndcg@10': ..., 'recall@100': ..., 'mrr@10': ...}

@@ -18,7 +18,7 @@ from heron.errors import CorruptIndexError, QueryError
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.segment import SegmentReader, read_live_docs
 from heron.search.executor import allowed_mask, run_segment, segment_cursors
-from heron.search.filters import SearchFilters, compile_filters
+from heron.search.filters import CompiledFilters, SearchFilters, compile_filters
 from heron.search.parser import parse_query
 from heron.search.query import BoolQuery, Query, TermQuery
 from heron.search.results import Explanation, Hit, TermContribution
@@ -28,6 +28,12 @@ from heron.storage.directory import Directory
 
 MAX_K = 10_000
 _SYNTAX = re.compile(r'["+\-:()]')
+
+
+def _is_plain(query: str, operator: str) -> bool:
+    """A ranked-OR bag of words (no operators, quotes or fields): parse and bind can skip the
+    AST. Empty, blank and over-long strings go to the parser, which reports them."""
+    return operator == "or" and 0 < len(query) <= 4096 and not query.isspace() and not _SYNTAX.search(query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +76,8 @@ class Searcher:
 
     def parse(self, query: str | Query, operator: str = "or") -> Query:
         if isinstance(query, str):
-            if operator == "or" and len(query) <= 4096 and not _SYNTAX.search(query):
-                # fast path: no operators, quotes or fields — a plain bag of words
-                words = query.split()
-                if words:
-                    return BoolQuery(should=tuple(TermQuery(w) for w in words))
+            if _is_plain(query, operator):
+                return BoolQuery(should=tuple(TermQuery(w) for w in query.split()))
             if operator not in ("or", "and"):
                 raise QueryError(f"operator must be 'or' or 'and', got {operator!r}")
             return parse_query(query, default_operator=operator)
@@ -97,9 +100,8 @@ class Searcher:
             raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
         if offset < 0 or offset + k > MAX_K:
             raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
-        if (operator == "or" and isinstance(query, str) and len(query) <= 4096 and not _SYNTAX.search(query)
-                and not query.isspace() and query):
-            bq = self.binder.bind_text(query)  # fast path: a plain bag of words
+        if isinstance(query, str) and _is_plain(query, operator):
+            bq = self.binder.bind_text(query)
         else:
             bq = self.binder.bind(self.parse(query, operator))
         cf = compile_filters(filters, self.settings)
@@ -118,7 +120,9 @@ class Searcher:
             hits.append(Hit(ext, exp.score if exp else score, rec, exp, (si, d)))
         return hits
 
-    def _collect(self, bq: BoundQuery, cf: object, want: int, algorithm: str) -> list[tuple[float, int, int, int]]:
+    def _collect(
+        self, bq: BoundQuery, cf: CompiledFilters | None, want: int, algorithm: str
+    ) -> list[tuple[float, int, int, int]]:
         found: list[tuple[float, int, int, int]] = []
         if want == 0 or not bq.terms:
             return found
@@ -129,7 +133,7 @@ class Searcher:
         )
         for si, v in enumerate(self.segments):
             if constrained:
-                allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)  # type: ignore[arg-type]
+                allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)
                 if allowed is not None and not allowed.any():
                     continue
             else:

@@ -219,7 +219,6 @@ class SegmentReader:
         self._scratch = threading.local()
         self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
-        self._directory = directory
 
     def length_norms(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float]) -> np.ndarray:
         """Per field and doc: ``k1 * (1 - b + b * dl / avgdl)`` from exact lengths."""

@@ -17,7 +17,7 @@ from heron import kernels
 from heron.analysis import Analyzer
 from heron.errors import QueryError
 from heron.index.segment import SegmentReader
-from heron.search.filters import CompiledFilters
+from heron.search.filters import CompiledFilters, domain_mask
 from heron.search.weight import BoundQuery, Phrase
 
 _EMPTY_U8 = np.empty(0, dtype=np.uint8)
@@ -59,19 +59,11 @@ def allowed_mask(
         fm = filters.mask(seg)
         mask = fm if mask is None else mask & fm
     if bq.sites_allow or bq.sites_deny:
-        codes, values = seg.dict_column("domain")
-        urls: list[str] | None = None
         m = np.ones(seg.doc_count, dtype=bool)
-        for df_, deny in [(x, False) for x in bq.sites_allow] + [(x, True) for x in bq.sites_deny]:
-            if df_.needs_url:
-                if urls is None:
-                    urls = seg.urls()
-                hit = np.fromiter((df_.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
-                                  dtype=bool, count=seg.doc_count)
-            else:
-                ok = np.fromiter((df_.matches(v) for v in values), dtype=bool, count=len(values))
-                hit = ok[codes] if len(values) else np.zeros(seg.doc_count, dtype=bool)
-            m &= ~hit if deny else hit
+        for site in bq.sites_allow:
+            m &= domain_mask(seg, site)
+        for site in bq.sites_deny:
+            m &= ~domain_mask(seg, site)
         sm = m.astype(np.uint8)
         mask = sm if mask is None else mask & sm
     if bq.required or bq.excluded:

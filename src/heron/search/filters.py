@@ -96,17 +96,7 @@ class CompiledFilters:
         m = np.ones(n, dtype=bool)
         a = seg.arrays
         if self.domain is not None:
-            codes, values = seg.dict_column("domain")
-            if self.domain.needs_url:
-                urls = seg.urls()
-                ok = np.fromiter(
-                    (self.domain.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
-                    dtype=bool, count=n,
-                )
-                m &= ok
-            else:
-                allowed = np.fromiter((self.domain.matches(v) for v in values), dtype=bool, count=len(values))
-                m &= allowed[codes] if len(values) else np.zeros(n, dtype=bool)
+            m &= domain_mask(seg, self.domain)
         for col, rng in (("col_date", self.date_range), ("col_last_updated", self.updated_range)):
             if rng is not None:
                 v = a[col]
@@ -118,6 +108,21 @@ class CompiledFilters:
         for name, kind, cond in self.metadata:
             m &= _meta_mask(seg, name, kind, cond)
         return m.astype(np.uint8)
+
+
+def domain_mask(seg: SegmentReader, f: DomainFilter) -> np.ndarray:
+    """bool mask of the segment's documents that pass ``f``. Without path patterns ``f`` is
+    evaluated once per distinct domain (the column is dictionary-encoded), else per URL."""
+    codes, values = seg.dict_column("domain")
+    if f.needs_url:
+        urls = seg.urls()
+        return np.fromiter((f.matches(values[c], u) for c, u in zip(codes.tolist(), urls, strict=True)),
+                           dtype=bool, count=seg.doc_count)
+    if not values:
+        return np.zeros(seg.doc_count, dtype=bool)
+    ok = np.fromiter((f.matches(v) for v in values), dtype=bool, count=len(values))
+    out: np.ndarray = ok[codes]
+    return out
 
 
 def compile_filters(f: SearchFilters | None, settings: IndexSettings) -> CompiledFilters | None:

@@ -71,7 +71,7 @@ class LocalStats:
         return df
 
     def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
-        return self.doc_freqs_and_ords(terms, fields)[0]
+        return np.array(self.doc_freqs_and_ords_list(terms, fields.tolist())[0], dtype=np.int64)
 
     def doc_freqs_and_ords_list(self, terms: Sequence[str], fields: Sequence[int]) -> tuple[list[int], list[list[int]]]:
         """Plain-Python ``doc_freqs_and_ords`` for the few terms of one query."""
@@ -88,20 +88,6 @@ class LocalStats:
                     dfs[i] += ls[j + 1] - ls[j]
             all_ords.append(ords)
         return dfs, all_ords
-
-    def doc_freqs_and_ords(self, terms: Sequence[str], fields: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """``doc_freqs`` plus each segment's term ordinals (-1 = absent), which the
-        executor needs anyway: one dictionary lookup per term and segment."""
-        out = np.zeros(len(terms), dtype=np.int64)
-        all_ords = []
-        for r in self._readers:
-            get = r.term_index().get
-            ords = np.array([get(t, -1) for t in terms], dtype=np.int64)
-            j = np.maximum(ords, 0) * r.n_fields + fields
-            df = r.list_start[j + 1] - r.list_start[j]
-            out += np.where(ords >= 0, df, 0)
-            all_ords.append(ords)
-        return out, all_ords
 
 
 class SummedStats:

@@ -98,7 +98,6 @@ class QueryBinder:
             rows.append(tf_norm_table(p.k1, p.b, avgdl))
         self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
         self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
-        self.field_weights = np.array([f.weight for f in settings.text_fields], dtype=np.float64)
         self.field_weight_list = [f.weight for f in settings.text_fields]
         params = [settings.field_params(f) for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
@@ -132,10 +131,7 @@ class QueryBinder:
         if not (query.must or query.must_not or query.filter) and all(
             type(c) is TermQuery and c.field is None for c in query.should
         ):
-            # fast path: a plain bag of words is analysed once per field
-            text = " ".join(c.text for c in query.should)  # type: ignore[union-attr]
-            for f, analyzer in enumerate(self.analyzers):
-                scored.update((t, f) for t in analyzer.terms(text))
+            self._bag(" ".join(c.text for c in query.should), scored)  # type: ignore[union-attr]
         else:
             for clause in query.should:
                 self._positive(clause, scored, bq, required=False)
@@ -150,9 +146,13 @@ class QueryBinder:
     def bind_text(self, text: str) -> BoundQuery:
         """``bind`` for a plain bag of words (no operators): analysed once per field."""
         scored: Counter[tuple[str, int]] = Counter()
+        self._bag(text, scored)
+        return self._weigh(scored, BoundQuery(terms=[], kn=self.kn))
+
+    def _bag(self, text: str, scored: Counter[tuple[str, int]]) -> None:
+        """Count (term, field) pairs of ``text`` analysed once per field (repeats weigh more)."""
         for f, analyzer in enumerate(self.analyzers):
             scored.update((t, f) for t in analyzer.terms(text))
-        return self._weigh(scored, BoundQuery(terms=[], kn=self.kn))
 
     def _weigh(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
         """idf-weight the scored (term, field) pairs. Queries are a handful of terms, so this
