@@ -65,11 +65,13 @@ class BoundQuery:
     sites_deny: list[DomainFilter] = field(default_factory=list)
     #: per field: norm byte → k1 * (1 - b + b * dl / avgdl)
     kn: np.ndarray = field(default_factory=lambda: _EMPTY_F2)
+    #: kernel inputs, parallel to ``terms``: field index and weight (idf * field weight * query tf)
     fields: np.ndarray = field(default_factory=lambda: _EMPTY_I)
     weights: np.ndarray = field(default_factory=lambda: _EMPTY_F)
-    idfs: np.ndarray = field(default_factory=lambda: _EMPTY_F)
-    dfs: np.ndarray = field(default_factory=lambda: _EMPTY_I)
-    qtfs: np.ndarray = field(default_factory=lambda: _EMPTY_I)
+    #: explain-only ingredients, parallel to ``terms`` (plain lists: cheaper than arrays per query)
+    idfs: list[float] = field(default_factory=list)
+    dfs: list[int] = field(default_factory=list)
+    qtfs: list[int] = field(default_factory=list)
     #: per segment of the local snapshot: term ordinals of ``terms`` (when stats are local)
     seg_ords: list[np.ndarray] | None = None
 
@@ -141,27 +143,32 @@ class QueryBinder:
             self._negative(clause, bq)
         for clause in query.filter:
             self._filter(clause, bq)
-        return self._weigh(scored, bq)
+        return self._weigh_pairs(scored, bq)
 
     def bind_text(self, text: str) -> BoundQuery:
         """``bind`` for a plain bag of words (no operators): analysed once per field."""
+        bq = BoundQuery(terms=[], kn=self.kn)
+        if len(self.analyzers) == 1:  # the common single-field index: count terms, not pairs
+            counts = Counter(self.analyzers[0].terms(text))
+            terms = list(counts)
+            return self._weigh(terms, [0] * len(terms), list(counts.values()), bq)
         scored: Counter[tuple[str, int]] = Counter()
         self._bag(text, scored)
-        return self._weigh(scored, BoundQuery(terms=[], kn=self.kn))
+        return self._weigh_pairs(scored, bq)
 
     def _bag(self, text: str, scored: Counter[tuple[str, int]]) -> None:
         """Count (term, field) pairs of ``text`` analysed once per field (repeats weigh more)."""
         for f, analyzer in enumerate(self.analyzers):
             scored.update((t, f) for t in analyzer.terms(text))
 
-    def _weigh(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
+    def _weigh_pairs(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
+        return self._weigh([t for t, _ in scored], [f for _, f in scored], list(scored.values()), bq)
+
+    def _weigh(self, terms: list[str], fields: list[int], qtfs: list[int], bq: BoundQuery) -> BoundQuery:
         """idf-weight the scored (term, field) pairs. Queries are a handful of terms, so this
-        is plain Python with one array conversion at the end (cheaper than numpy per op)."""
-        if not scored:
+        is plain Python with array conversions only for the kernel inputs."""
+        if not terms:
             return bq
-        terms = [t for t, _ in scored]
-        fields = [f for _, f in scored]
-        qtfs = list(scored.values())
         seg_ords: list[list[int]] | None = None
         if isinstance(self.stats, LocalStats):
             dfs, seg_ords = self.stats.doc_freqs_and_ords_list(terms, fields)
@@ -177,12 +184,13 @@ class QueryBinder:
                 seg_ords = [[o[i] for i in keep] for o in seg_ords]
         n = self.stats.doc_count()
         fw = self.field_weight_list
-        idfs = [math.log(1.0 + (n - d + 0.5) / (d + 0.5)) for d in dfs]
+        log = math.log
+        idfs = [log(1.0 + (n - d + 0.5) / (d + 0.5)) for d in dfs]
         bq.terms = terms
         bq.fields = np.array(fields, dtype=np.int64)
-        bq.qtfs = np.array(qtfs, dtype=np.int64)
-        bq.dfs = np.array(dfs, dtype=np.int64)
-        bq.idfs = np.array(idfs, dtype=np.float64)
+        bq.qtfs = qtfs
+        bq.dfs = dfs
+        bq.idfs = idfs
         bq.weights = np.array([i * fw[f] * q for i, f, q in zip(idfs, fields, qtfs, strict=True)], dtype=np.float64)
         if seg_ords is not None:
             bq.seg_ords = [np.array(o, dtype=np.int64) for o in seg_ords]
