@@ -139,8 +139,9 @@ class Analyzer:
 
     def clear_cache(self) -> None:
         """Forget all cached analysis results (they are recomputed on demand)."""
-        self._cache.clear()
-        self._singles.clear()
+        self._cache = {}
+        self._getitem = self._cache.__getitem__
+        self._singles = {}
 
     # ------------------------------------------------------------------ internals
 
@@ -176,18 +177,26 @@ class Analyzer:
         if len(piece) <= MAX_CACHED_PIECE_LEN:
             cache = self._cache
             if len(cache) >= self._cache_size:
-                self._evict()
+                cache = self._evict()
             cache[piece] = terms
 
-    def _evict(self) -> None:
+    def _evict(self) -> dict[str, Terms]:
         """Make room: keep the oldest half of the cache, which in Zipfian text holds the
-        frequent pieces (they are met first), and drop the rest."""
-        cache = self._cache
-        keep = list(islice(cache.items(), len(cache) // 2))
-        cache.clear()  # in place: ``self._getitem`` is bound to this dict
-        cache.update(keep)
+        frequent pieces (they are met first), and drop the rest.
+
+        Thread-safe without a lock on the read path: the kept half goes into a *new* dict that
+        replaces the old one (readers holding the old dict still get correct, if stale, entries);
+        if another thread changes the old dict while it is copied, the cache just starts empty."""
+        old = self._cache
+        try:
+            cache = dict(islice(old.items(), len(old) // 2))
+        except RuntimeError:  # "dictionary changed size during iteration"
+            cache = {}
+        self._cache = cache
+        self._getitem = cache.__getitem__
         if len(self._singles) >= self._cache_size:
-            self._singles.clear()  # only loses sharing of term objects, not correctness
+            self._singles = {}  # only loses sharing of term objects, not correctness
+        return cache
 
     def _unit(self, surface: str, cjk: bool) -> Terms:
         """Cached :meth:`_compute_unit`."""
