@@ -124,6 +124,63 @@ class FilterField:
         return cls(name=str(d["name"]), type=d.get("type", "keyword"))
 
 
+#: dense-retrieval defaults (see ``VectorSettings``)
+DEFAULT_EMBED_MODEL = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True, slots=True)
+class VectorSettings:
+    """Dense vectors for hybrid retrieval (optional; an index without them stays lexical).
+
+    Each document's ``text`` is cut into passages of about ``chunk_words`` words (sentence-aware,
+    ``chunk_overlap`` words shared between neighbours); ``title + " " + passage`` is embedded with
+    ``model`` (the bundled all-MiniLM-L6-v2, or a local directory with ``model.onnx`` and
+    ``tokenizer.json``; ``pooling`` / prefixes override its ``heron_embedder.json``). Vectors are
+    stored per segment as ``dtype`` (float16, or int8 with a per-vector scale); segments with
+    more than ``exact_below`` passages get an HNSW graph (``hnsw_m``, ``ef_construction``,
+    searched with ``ef_search``); smaller ones, and filtered searches whose allowed passages are
+    fewer than ``filter_exact_below``, are scored exactly.
+    """
+
+    model: str = DEFAULT_EMBED_MODEL
+    pooling: str | None = None
+    query_prefix: str | None = None
+    passage_prefix: str | None = None
+    max_length: int = 256
+    chunk_words: int = 200
+    chunk_overlap: int = 20
+    dtype: Literal["float16", "int8"] = "float16"
+    hnsw_m: int = 16
+    ef_construction: int = 100
+    ef_search: int = 64
+    exact_below: int = 4096
+    filter_exact_below: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("float16", "int8"):
+            raise ConfigError(f"vectors.dtype must be 'float16' or 'int8', got {self.dtype!r}")
+        if self.pooling not in (None, "mean", "cls"):
+            raise ConfigError(f"vectors.pooling must be 'mean' or 'cls', got {self.pooling!r}")
+        if not 8 <= self.chunk_words <= 4096:
+            raise ConfigError(f"vectors.chunk_words must be in [8, 4096], got {self.chunk_words}")
+        if not 0 <= self.chunk_overlap < self.chunk_words:
+            raise ConfigError(f"vectors.chunk_overlap must be in [0, chunk_words), got {self.chunk_overlap}")
+        for name in ("max_length", "hnsw_m", "ef_construction", "ef_search"):
+            if int(getattr(self, name)) < 2:
+                raise ConfigError(f"vectors.{name} must be >= 2, got {getattr(self, name)}")
+        for name in ("exact_below", "filter_exact_below"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"vectors.{name} must be >= 0, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VectorSettings:
+        _check_keys("vectors", d, set(cls.__dataclass_fields__))
+        return cls(**d)
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSettings:
     """Creation-time index settings, stored in the manifest.
@@ -142,6 +199,8 @@ class IndexSettings:
     store_documents: bool = True
     #: documents buffered in RAM before the writer flushes a segment
     writer_buffer_docs: int = 100_000
+    #: dense vectors for hybrid retrieval; ``None`` = lexical only
+    vectors: VectorSettings | None = None
 
     def __post_init__(self) -> None:
         if not self.text_fields:
@@ -184,6 +243,7 @@ class IndexSettings:
             "single_field": self.single_field,
             "store_documents": self.store_documents,
             "writer_buffer_docs": self.writer_buffer_docs,
+            **({"vectors": self.vectors.to_dict()} if self.vectors is not None else {}),
         }
 
     @classmethod
@@ -191,7 +251,8 @@ class IndexSettings:
         _check_keys(
             "settings",
             d,
-            {"text_fields", "filter_fields", "bm25", "single_field", "store_documents", "writer_buffer_docs"},
+            {"text_fields", "filter_fields", "bm25", "single_field", "store_documents", "writer_buffer_docs",
+             "vectors"},
         )
         kw: dict[str, Any] = {}
         for key in ("text_fields", "filter_fields"):
@@ -217,6 +278,8 @@ class IndexSettings:
                 kw[key] = bool(d[key])
         if "writer_buffer_docs" in d:
             kw["writer_buffer_docs"] = int(d["writer_buffer_docs"])
+        if d.get("vectors") is not None:
+            kw["vectors"] = VectorSettings.from_dict(d["vectors"])
         return cls(**kw)
 
 

@@ -30,6 +30,7 @@ from heron.eval.runner import (
     run_queries,
 )
 from heron.eval.trec import read_run, write_run
+from heron.search.hybrid import HybridParams
 
 LABELS = METRIC_LABELS
 
@@ -109,6 +110,11 @@ def _compare(ds: BeirDataset, split: str, runs: tuple[Path, Path], plot: Path | 
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --compare: write a sorted per-query delta bar chart (PNG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object.")
+@click.option("--mode", type=click.Choice(["lexical", "dense", "hybrid"]), default="lexical", show_default=True,
+              help="Retrieval mode (dense/hybrid need an index with vectors: build it with --vectors MODEL).")
+@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True,
+              help="Hybrid fusion method.")
+@click.option("--rerank", default=None, metavar="NAME", help="Hybrid second stage, e.g. 'learned'.")
 @settings_options
 @progress_option
 def eval_command(
@@ -123,6 +129,9 @@ def eval_command(
     plot: Path | None,
     as_json: bool,
     progress: bool | None,
+    mode: str = "lexical",
+    fusion: str = "rrf",
+    rerank: str | None = None,
     **settings_kw: Any,
 ) -> None:
     """Evaluate the index at PATH on a BEIR dataset: nDCG@10, Recall@100, MRR@10.
@@ -164,7 +173,9 @@ def eval_command(
         bar = make_progress(progress, " queries", "searching", total=len(queries))
         t0 = time.perf_counter()
         try:
-            run = run_queries(searcher, queries, k, query_syntax=query_syntax, on_query=lambda _q: bar.update(1))
+            hp = HybridParams(fusion=fusion, rerank=rerank) if mode == "hybrid" else None
+            run = run_queries(searcher, queries, k, query_syntax=query_syntax, on_query=lambda _q: bar.update(1),
+                              mode=mode, hybrid=hp)
         finally:
             bar.close()
         search_s = time.perf_counter() - t0

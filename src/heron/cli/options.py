@@ -16,6 +16,7 @@ from heron.config import (
     Bm25Params,
     FilterField,
     IndexSettings,
+    VectorSettings,
 )
 from heron.errors import ConfigError
 from heron.search.filters import SearchFilters
@@ -25,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _DEFAULT_SCHEMA = "flat" if IndexSettings().single_field else "fielded"
 
 #: names of the creation-time options added by :func:`settings_options`
-SETTINGS_OPTION_NAMES = ("flat", "k1", "b", "title_weight", "analyzer", "filter_fields", "buffer_docs")
+SETTINGS_OPTION_NAMES = ("flat", "k1", "b", "title_weight", "analyzer", "filter_fields", "buffer_docs", "vectors")
 
 
 class UserError(click.ClickException):
@@ -58,6 +59,9 @@ def settings_options(f: F) -> F:
                          help="Declare a metadata filter field; TYPE is keyword (default), numeric or date. Repeatable."),
             click.option("--buffer-docs", type=click.IntRange(min=1), default=None, metavar="N",
                          help="Documents buffered in memory before a segment is written (default 100000)."),
+            click.option("--vectors", default=None, metavar="MODEL",
+                         help="Also store passage vectors for dense/hybrid search: 'all-MiniLM-L6-v2' (bundled) "
+                              "or a local model directory (model.onnx + tokenizer.json)."),
         ],
     )
 
@@ -92,6 +96,7 @@ def build_settings(
     analyzer: str | None = None,
     filter_fields: Sequence[str] = (),
     buffer_docs: int | None = None,
+    vectors: str | None = None,
     **_: Any,
 ) -> IndexSettings:
     """``IndexSettings`` from the :func:`settings_options` values (``ConfigError`` on bad values).
@@ -107,6 +112,8 @@ def build_settings(
     }
     if buffer_docs is not None:
         kw["writer_buffer_docs"] = buffer_docs
+    if vectors is not None:
+        kw["vectors"] = VectorSettings(model=vectors)
     if flat and title_weight is not None:
         raise ConfigError("--title-weight needs separate title and text fields; use --fielded instead of --flat")
     if flat:

@@ -15,6 +15,7 @@ from typing import Any
 from heron.api import Index
 from heron.eval import metrics as M
 from heron.index.reader import Searcher
+from heron.search.hybrid import HybridParams
 from heron.search.query import BoolQuery, Query, TermQuery
 
 __all__ = [
@@ -87,6 +88,8 @@ def run_queries(
     query_syntax: bool = False,
     operator: str = "or",
     on_query: Callable[[str], None] | None = None,
+    mode: str = "lexical",
+    hybrid: HybridParams | None = None,
 ) -> dict[str, dict[str, float]]:
     """Search every query; returns query id -> doc id -> score in heron's rank order.
 
@@ -98,7 +101,7 @@ def run_queries(
     run: dict[str, dict[str, float]] = {}
     for qid, text in queries.items():
         q: str | Query = text if query_syntax else bag_of_words(text)
-        hits = searcher.search(q, k, fields=False, operator=operator)
+        hits = searcher.search(q, k, fields=False, operator=operator, mode=mode, hybrid=hybrid)
         run[qid] = {h.id: float(h.score) for h in hits}
         if on_query is not None:
             on_query(qid)

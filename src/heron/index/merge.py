@@ -15,6 +15,7 @@ import numpy as np
 
 from heron.index.manifest import SegmentMeta
 from heron.index.segment import Columns, SegmentData, SegmentReader
+from heron.vectors.store import VectorData, merge_vector_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     ids: list[str] = []
     records: list[bytes] = []
     cols = Columns()
+    vec_parts: list[VectorData] = []
     base = 0
     for r, live, terms in zip(readers, lives, term_lists, strict=True):
         n = r.doc_count
@@ -83,6 +85,8 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         cols.language.extend(c.language[i] for i in kept)
         for k, v in c.extra.items():
             cols.extra.setdefault(k, []).extend(v[i] for i in kept)
+        if r.vectors is not None:  # passages of deleted documents are dropped, doc ids renumbered
+            vec_parts.append(r.vectors.data(None if live is None else keep, newdoc))
         base += len(kept)
     term = np.concatenate(t_parts) if t_parts else np.zeros(0, np.int64)
     fld = np.concatenate(f_parts) if f_parts else np.zeros(0, np.int64)
@@ -100,4 +104,5 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         ids=ids,
         records=records,
         columns=cols,
+        vectors=merge_vector_data(vec_parts),
     )

@@ -24,6 +24,7 @@ from heron.codec.store import StoreReader, write_store
 from heron.document import NO_DATE
 from heron.storage.container import read_container, write_container
 from heron.storage.directory import Directory
+from heron.vectors.store import PendingVectors, VectorData, VectorReader, open_vectors, write_vectors
 
 SEG_KIND = "segment"
 DEL_KIND = "livedocs"
@@ -57,6 +58,8 @@ class SegmentData:
     ids: list[str]
     records: list[bytes]  # stored JSON per doc (may be empty when not stored)
     columns: Columns
+    #: passage vectors (``<name>.vec``): still to embed (flush) or embedded (merge); None = none
+    vectors: PendingVectors | VectorData | None = None
 
     @property
     def doc_count(self) -> int:
@@ -165,6 +168,8 @@ def write_segment(
     size = write_container(directory, f"{name}.seg", SEG_KIND, arrays, meta)
     if store:
         size += write_store(directory, f"{name}.doc", data.records)
+    if data.vectors is not None:
+        size += write_vectors(directory, name, data.vectors)
     return {"sum_len": [int(x) for x in sums], "bytes": size}
 
 
@@ -219,6 +224,7 @@ class SegmentReader:
         self._scratch = threading.local()
         self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
+        self.vectors: VectorReader | None = open_vectors(directory, name)
 
     def length_norms(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float]) -> np.ndarray:
         """Per field and doc: ``k1 * (1 - b + b * dl / avgdl)`` from exact lengths."""

@@ -21,6 +21,7 @@ from heron.config import IndexSettings
 from heron.document import NO_DATE, Document, parse_date
 from heron.index.segment import Columns, SegmentData
 from heron.search.domains import url_domain
+from heron.vectors.store import PendingVectors
 
 
 class SegmentBuilder:
@@ -40,6 +41,8 @@ class SegmentBuilder:
         self.columns = Columns(extra={f.name: [] for f in settings.filter_fields})
         self.by_id: dict[str, int] = {}
         self._extra = [(f.name, f.type) for f in settings.filter_fields]
+        #: (title, text) per slot, embedded into passage vectors at flush (vector indexes only)
+        self.vec_texts: list[tuple[str, str]] | None = [] if settings.vectors is not None else None
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -67,6 +70,8 @@ class SegmentBuilder:
             self.lens[f].append(len(terms))
         if self.settings.store_documents:
             self.records.append(orjson.dumps(doc.to_stored()))
+        if self.vec_texts is not None:
+            self.vec_texts.append((doc.title, doc.text))
         c = self.columns
         c.date.append(parse_date(doc.date, "date")[1] if doc.date else NO_DATE)
         c.last_updated.append(parse_date(doc.last_updated, "last_updated")[1] if doc.last_updated else NO_DATE)
@@ -134,6 +139,10 @@ class SegmentBuilder:
             )
             ids = [self.slot_ids[i] for i in kept]
             records = [self.records[i] for i in kept] if self.records else []
+        vectors = None
+        if self.vec_texts is not None and self.settings.vectors is not None:
+            vt = self.vec_texts if n_docs == n_slots else [self.vec_texts[i] for i in np.flatnonzero(keep).tolist()]
+            vectors = PendingVectors(self.settings.vectors, [t for t, _ in vt], [x for _, x in vt])
         return SegmentData(
             terms=terms,
             term=term_arr,
@@ -144,6 +153,7 @@ class SegmentBuilder:
             ids=ids,
             records=records,
             columns=columns,
+            vectors=vectors,
         )
 
 

@@ -57,6 +57,9 @@ class Hit:
     explanation: Explanation | None = None
     #: (segment ordinal, doc within segment) — internal address, stable within one searcher
     address: tuple[int, int] = field(default=(0, 0), compare=False)
+    #: hybrid/dense modes: per retriever ("lexical", "dense", "fused", "rerank") its rank (from 1)
+    #: and score for this document; absent retrievers did not return it
+    sources: dict[str, dict[str, float]] | None = field(default=None, compare=False)
 
     @property
     def title(self) -> str:

