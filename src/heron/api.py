@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from heron.config import IndexSettings
-from heron.errors import IndexExistsError, IndexNotFoundError
+from heron.errors import IndexExistsError, IndexNotFoundError, LockError
 from heron.index.manifest import MANIFEST, Manifest
 from heron.index.reader import IndexReader, Searcher
 from heron.index.writer import IndexWriter
 from heron.search.filters import SearchFilters
+from heron.search.hybrid import HybridParams
 from heron.search.query import Query
 from heron.search.results import Hit
 from heron.storage.directory import Directory
@@ -40,6 +42,9 @@ class Index:
         self.directory = directory
         self._reader = IndexReader(directory)
         self.settings = Manifest.read(directory).settings
+        self._writer: weakref.ReferenceType[IndexWriter] | None = None
+        #: ``stats()`` of the last snapshot inspected: (its manifest, the stats)
+        self._stats_cache: tuple[Manifest, IndexStats] | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
     @classmethod
@@ -76,7 +81,9 @@ class Index:
         p = Path(path)
         if not (p / MANIFEST).is_file():
             raise IndexNotFoundError(f"no heron index at {str(p)!r}; create one with `heron index` or Index.create")
-        return cls(FsDirectory(p))
+        d = FsDirectory(p)
+        recover(d)
+        return cls(d)
 
     def close(self) -> None:
         """Release cached readers (mapped files are unmapped when no searcher uses them)."""
@@ -89,13 +96,26 @@ class Index:
         self.close()
 
     # -- writing ------------------------------------------------------------------------------
-    def writer(self) -> IndexWriter:
-        """The index's single writer (context manager: commits on success, rolls back on error)."""
-        return IndexWriter(self.directory, on_commit=self.refresh)
+    def writer(self, durability: str = "commit", **options: Any) -> IndexWriter:
+        """The index's single writer (context manager: commits on success).
+
+        ``durability="commit"`` (default): a transaction, rolled back on error. ``"request"``
+        / ``"async"``: live writes, each acknowledged once in the write-ahead log and searchable
+        within ``refresh_interval_s`` (see :class:`~heron.IndexWriter` for the options).
+        """
+        w = IndexWriter(self.directory, on_commit=self.refresh, durability=durability,
+                        on_refresh=self._reader.install, **options)
+        self._writer = weakref.ref(w)
+        return w
 
     def refresh(self) -> None:
-        """Make the latest commit visible to new searches."""
-        self._reader.reload()
+        """Make the latest writes visible to new searches: a live writer's buffered writes
+        (near-real-time), else the latest commit."""
+        w = self._writer() if self._writer is not None else None
+        if w is not None and w.live and not w.closed:
+            self._reader.install(w.refresh())
+        else:
+            self._reader.reload()
 
     # -- reading ------------------------------------------------------------------------------
     def searcher(self) -> Searcher:
@@ -113,11 +133,15 @@ class Index:
         explain: bool = False,
         fields: bool = True,
         algorithm: str = "auto",
+        mode: str = "lexical",
+        hybrid: HybridParams | None = None,
     ) -> list[Hit]:
-        """Top-``k`` BM25 hits for ``query`` (query syntax: see ``heron.search.parser``)."""
+        """Top-``k`` hits for ``query``: BM25 (``mode="lexical"``, query syntax: see
+        ``heron.search.parser``), ``"dense"`` or ``"hybrid"`` (indexes with vectors; see
+        ``heron.search.hybrid``)."""
         return self.searcher().search(
             query, k, offset=offset, filters=filters, operator=operator, explain=explain, fields=fields,
-            algorithm=algorithm,
+            algorithm=algorithm, mode=mode, hybrid=hybrid,
         )
 
     def get(self, doc_id: str) -> dict[str, Any] | None:
@@ -130,15 +154,23 @@ class Index:
         return None
 
     def stats(self) -> IndexStats:
-        s = self.searcher()
-        m = s.manifest
+        """Counts, sizes and segments of the current snapshot.
+
+        Computed once per snapshot (commit) and then cached, so frequent callers (metrics
+        scrapes, status pages) do not list and stat the index files each time;
+        ``size_bytes`` is the size on disk when the snapshot was first inspected.
+        """
+        m = self.searcher().manifest
+        cached = self._stats_cache
+        if cached is not None and cached[0] is m:
+            return cached[1]
         n_all = sum(x.doc_count for x in m.segments)
         fields = {}
         for i, f in enumerate(m.settings.text_fields):
             total = sum(x.sum_len[i] for x in m.segments)
             fields[f.name] = {"total_length": float(total), "avgdl": total / n_all if n_all else 0.0}
         size = sum(self.directory.size(n) for n in self.directory.list())
-        return IndexStats(
+        st = IndexStats(
             doc_count=m.doc_count,
             deleted_count=sum(x.del_count for x in m.segments),
             segment_count=len(m.segments),
@@ -147,3 +179,18 @@ class Index:
             fields=fields,
             segments=[x.to_dict() for x in m.segments],
         )
+        self._stats_cache = (m, st)
+        return st
+
+
+def recover(directory: FsDirectory) -> bool:
+    """Replay and commit the write-ahead log of an index whose writer died (no-op when another
+    writer holds the index or nothing is pending). Returns whether a writer could check."""
+    try:
+        w = IndexWriter(directory)  # replays and commits the log tail when it opens
+    except LockError:  # a live writer owns the log
+        return False
+    except PermissionError:  # read-only location: serve the last commit
+        return False
+    w.close()
+    return True

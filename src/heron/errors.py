@@ -12,7 +12,9 @@
     ├── IndexNotFoundError       no index at a path
     ├── IndexExistsError         creating over an existing index
     ├── LockError                another writer holds the index lock
+    ├── WriteRejectedError       back-pressure: write buffer / merge backlog over budget (``retry_after_s``)
     ├── CorruptIndexError        a file fails its checksum/format check (carries ``path``)
+    ├── StorageError             the disk refused a write (full, permissions); the last commit is intact
     └── IncompatibleFormatError  a file's format version is not supported (carries ``path``)
 
 Every message says what went wrong, where, and how to fix it when that is knowable.
@@ -74,6 +76,19 @@ class LockError(HeronError):
     """Another writer holds the index write lock."""
 
 
+class WriteRejectedError(HeronError):
+    """A write was refused because the writer is over its memory or merge budget; retry later.
+
+    ``retry_after_s`` is a hint; ``overloaded`` is True for a merge backlog (HTTP 503) and
+    False for a full write buffer (HTTP 429).
+    """
+
+    def __init__(self, message: str, retry_after_s: float = 1.0, overloaded: bool = False) -> None:
+        self.retry_after_s = retry_after_s
+        self.overloaded = overloaded
+        super().__init__(message)
+
+
 class CorruptIndexError(HeronError):
     """A file of the index is damaged. ``path`` names the file."""
 
@@ -84,6 +99,11 @@ class CorruptIndexError(HeronError):
             f"corrupt index file {path!r}: {reason}. The index was not used; "
             "restore it from a snapshot or rebuild it."
         )
+
+
+class StorageError(HeronError):
+    """Writing the index failed (disk full, permission denied, I/O error). The previous commit
+    is intact; ``__cause__`` is the ``OSError``."""
 
 
 class IncompatibleFormatError(HeronError):

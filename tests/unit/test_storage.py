@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +65,14 @@ def test_future_format_version_is_refused(directory: MemoryDirectory | FsDirecto
     write_container(directory, "x.seg", "segment", {"a": np.zeros(3)})
     data = bytearray(bytes(directory.open_input("x.seg")))
     data[8] = 99
+    # a file a newer heron wrote has a valid checksum (a flipped version byte alone is damage)
+    struct.pack_into("<I", data, len(data) - 12, zlib.crc32(bytes(data[:-12])))
     directory.write_atomic("x.seg", bytes(data))
     with pytest.raises(IncompatibleFormatError, match="format version 99"):
+        read_container(directory, "x.seg", "segment")
+    data[8] = 98
+    directory.write_atomic("x.seg", bytes(data))
+    with pytest.raises(CorruptIndexError, match="checksum"):
         read_container(directory, "x.seg", "segment")
 
 

@@ -90,6 +90,8 @@ class Manifest:
         out = {MANIFEST}
         for s in self.segments:
             out.update(s.files(self.settings.store_documents))
+            if self.settings.vectors is not None:
+                out.add(f"{s.name}.vec")
         return out
 
     def to_bytes(self) -> bytes:
@@ -126,6 +128,9 @@ class Manifest:
             raise IncompatibleFormatError(where, fmt, MANIFEST_FORMAT)
         if zlib.crc32(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)) != crc:
             raise CorruptIndexError(where, "manifest checksum mismatch")
+        if orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) != raw:
+            # the checksum covers the body; the rest of the bytes must be exactly as written
+            raise CorruptIndexError(where, "manifest bytes differ from what heron wrote (damaged formatting)")
         return cls(
             settings=IndexSettings.from_dict(body["settings"]),
             segments=tuple(SegmentMeta.from_dict(s) for s in body["segments"]),

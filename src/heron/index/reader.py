@@ -19,6 +19,7 @@ from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.segment import SegmentReader, read_live_docs
 from heron.search.executor import allowed_mask, run_segment, segment_cursors
 from heron.search.filters import CompiledFilters, SearchFilters, compile_filters
+from heron.search.hybrid import HybridParams
 from heron.search.parser import parse_query
 from heron.search.query import BoolQuery, Query, TermQuery
 from heron.search.results import Explanation, Hit, TermContribution
@@ -94,12 +95,21 @@ class Searcher:
         explain: bool = False,
         fields: bool = True,
         algorithm: str = "auto",
+        mode: str = "lexical",
+        hybrid: HybridParams | None = None,
     ) -> list[Hit]:
-        """Top ``k`` hits after skipping ``offset``, ordered by score desc then index order."""
+        """Top ``k`` hits after skipping ``offset``, ordered by score desc then index order.
+
+        ``mode``: ``"lexical"`` (BM25), ``"dense"`` or ``"hybrid"`` (needs an index with vectors;
+        see :mod:`heron.search.hybrid`, tuned by ``hybrid``)."""
         if not 0 <= k <= MAX_K:
             raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
         if offset < 0 or offset + k > MAX_K:
             raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
+        if mode != "lexical":
+            from heron.search import hybrid as _hybrid
+
+            return _hybrid.search(self, query, k, offset, filters, operator, explain, fields, mode, hybrid)
         if isinstance(query, str) and _is_plain(query, operator):
             bq = self.binder.bind_text(query)
         else:
@@ -151,6 +161,10 @@ class Searcher:
                     theta = found[-1][0]
         return found
 
+    def explain_doc(self, query: str | Query, operator: str, si: int, doc: int) -> Explanation:
+        """The BM25 explanation of one document (segment ``si``, local ``doc``) for ``query``."""
+        return self._explain(self.binder.bind(self.parse(query, operator)), si, doc)
+
     def _explain(self, bq: BoundQuery, si: int, doc: int) -> Explanation:
         seg = self.segments[si].reader
         c = segment_cursors(seg, bq)
@@ -194,6 +208,11 @@ class IndexReader:
         if s is None:
             s = self.reload()
         return s
+
+    def install(self, searcher: Searcher) -> None:
+        """Serve ``searcher`` (a writer's near-real-time snapshot) to new searches."""
+        with self._lock:
+            self._searcher = searcher
 
     def reload(self) -> Searcher:
         """Open a searcher on the current manifest (cheap when nothing changed).

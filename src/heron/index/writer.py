@@ -1,27 +1,60 @@
 """``IndexWriter``: buffer documents → flush immutable segments → commit a new manifest.
 
 One writer per index (a directory lock enforces it). Adding a document whose id exists
-replaces it (delete + add). Nothing becomes visible to readers, or durable, before
-``commit()``; ``rollback()`` (or an exception inside ``with index.writer()``) discards
-everything since the last commit.
+replaces it (delete + add). ``durability`` decides when a write is acknowledged:
+
+* ``"commit"`` (the default of ``Index.writer()``): a transaction. Nothing is durable or
+  visible before ``commit()``; ``rollback()`` (or an exception inside ``with
+  index.writer()``) discards everything since the last commit. For bulk loads.
+* ``"request"`` / ``"async"`` (live writes; ``"request"`` is the service default): every
+  ``add`` / ``add_many`` / ``delete`` call is appended to the write-ahead log
+  (:mod:`heron.index.wal`) before it returns — fsync'ed first in ``request`` mode, with
+  concurrent callers sharing fsyncs; synced every ``sync_interval_ms`` in ``async`` mode.
+  ``refresh()`` makes buffered writes searchable without a commit (near-real-time: the
+  buffer is flushed to a segment that is not yet in the manifest, and a searcher over the
+  committed segments + these + in-memory deletes is handed out); a background thread does
+  that every ``refresh_interval_s`` and commits when ``commit_interval_s`` passed or
+  ``commit_bytes`` of log accumulated. A commit trims the log. An exception inside the
+  ``with`` block closes the writer without discarding acknowledged writes.
+  With ``parallel_min_docs`` set, ``add_many`` batches at least that big are acknowledged once
+  logged and analysed into their own segment by ``build_workers`` spawned worker processes
+  (the service turns this on; a script using it needs the ``if __name__ == "__main__":``
+  guard that ``multiprocessing`` requires). Later operations on a batch's ids win over it.
+
+Every writer replays the log after the last commit when it opens (and commits it), so a
+crash loses no acknowledged write. Thread-safe: one lock orders log appends and state
+changes; fsyncs happen outside it (group commit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from heron.document import Document, make_document
-from heron.errors import HeronError
+from heron.errors import ConfigError, HeronError, StorageError, WriteRejectedError
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.merge import TieredMergePolicy, merge_segments
 from heron.index.segment import SegmentReader, read_live_docs, write_live_docs, write_segment
 from heron.index.segment_writer import SegmentBuilder
 from heron.storage.directory import Directory
+
+if TYPE_CHECKING:
+    from heron.index.reader import Searcher
+    from heron.index.wal import WriteAheadLog
+
+WRITE_MODES = ("commit", "request", "async")
+#: near-real-time refresh period of live writers: writes are searchable about this long after
+#: they are acknowledged (plus the flush), keeping refresh-to-visible p99 under 1 s
+DEFAULT_REFRESH_INTERVAL_S = 0.5
 
 log = logging.getLogger("heron.writer")
 
@@ -29,25 +62,155 @@ log = logging.getLogger("heron.writer")
 class IndexWriter:
     """Writes to one index. Use as a context manager: commits on success, rolls back on error."""
 
-    def __init__(self, directory: Directory, on_commit: Any = None, merge_policy: TieredMergePolicy | None = None):
+    def __init__(
+        self,
+        directory: Directory,
+        on_commit: Any = None,
+        merge_policy: TieredMergePolicy | None = None,
+        *,
+        durability: str = "commit",
+        sync_interval_ms: float = 200.0,
+        refresh_interval_s: float | None = DEFAULT_REFRESH_INTERVAL_S,
+        commit_interval_s: float = 10.0,
+        commit_bytes: int = 64 << 20,
+        max_pending_docs: int | None = None,
+        max_segments: int | None = None,
+        on_refresh: Callable[[Searcher], None] | None = None,
+        parallel_min_docs: int | None = None,
+        build_workers: int = 0,
+    ):
+        if durability not in WRITE_MODES:
+            raise ConfigError(f"durability must be one of {list(WRITE_MODES)}, got {durability!r}")
+        for what, v in (("commit_interval_s", commit_interval_s), ("commit_bytes", commit_bytes)):
+            if not v > 0:
+                raise ConfigError(f"{what} must be > 0, got {v}")
+        if refresh_interval_s is not None and not refresh_interval_s > 0:
+            raise ConfigError(f"refresh_interval_s must be > 0 (or None), got {refresh_interval_s}")
         self._dir = directory
         self._lock_cm = directory.lock()
         self._lock_cm.__enter__()
+        self._mutex = threading.RLock()
+        self._wal: WriteAheadLog | None = None
         try:
             self._manifest = Manifest.read(directory)
+            path = getattr(directory, "path", None)
+            if path is not None:  # on disk: open the log (replays records after the last commit)
+                from heron.index.wal import WriteAheadLog
+
+                self._wal = WriteAheadLog(path, self._committed_seq, "async" if durability == "async" else
+                                          "request", sync_interval_ms)
         except BaseException:
             self._lock_cm.__exit__(None, None, None)
             raise
         self.settings = self._manifest.settings
+        self.durability = durability
         self._on_commit = on_commit
+        self._on_refresh = on_refresh
         self._policy = merge_policy or TieredMergePolicy()
         self._closed = False
+        self._commit_interval_s = commit_interval_s
+        self._commit_bytes = commit_bytes
+        self._max_pending_docs = max_pending_docs
+        self._max_segments = max_segments
+        # parallel bulk builds (live writers on disk): batch sequence number -> segment name
+        self._inflight: dict[int, str] = {}
+        self._touch: dict[str, int] = {}  # id -> seq of its last inline op while builds are in flight
+        self._epoch = 0
+        self._merging: tuple[list[str], str, int] | None = None  # sources, new name, epoch
+        self._merge_thread: threading.Thread | None = None
+        self._session = os.urandom(4).hex()
+        self._cv = threading.Condition(self._mutex)
+        self._pool: Any = None
+        self._build_error: BaseException | None = None
+        self._build_workers = build_workers or (os.cpu_count() or 1)
+        self._parallel_min_docs = parallel_min_docs if self._build_workers > 1 else None
         self._reset_pending()
-        self._cleanup_unreferenced()
+        self._refresher: threading.Thread | None = None
+        try:
+            self._cleanup_unreferenced()
+            if self._wal is not None and self._wal.recovered:
+                self._recover()
+        except BaseException:
+            self._closed = True
+            if self._wal is not None:
+                self._wal.close()
+            self._lock_cm.__exit__(None, None, None)
+            raise
+        if durability != "commit" and refresh_interval_s is not None:
+            self._stop = threading.Event()
+            ref = weakref.ref(self)
+            self._refresher = threading.Thread(
+                target=_refresh_loop, args=(ref, self._stop, refresh_interval_s), name="heron-nrt", daemon=True
+            )
+            self._refresher.start()
+
+    # -- write-ahead log --------------------------------------------------------------------
+    @property
+    def _committed_seq(self) -> int:
+        return int(self._manifest.user_data.get("wal_seq", 0))
+
+    @property
+    def live(self) -> bool:
+        """Whether writes are logged and acknowledged one call at a time (not a transaction)."""
+        return self.durability != "commit"
+
+    def _recover(self) -> None:
+        assert self._wal is not None
+        n = 0
+        for rec in self._wal.recovered:
+            for op in rec.ops:
+                self._apply(op, rec.seq)
+                n += 1
+        log.info("replayed %d operations from the write-ahead log of %s", n, self._dir.describe(""))
+        self._wal.recovered = []
+        self.commit(merge=False)
+
+    def _apply(self, op: Mapping[str, Any], seq: int) -> None:
+        kind = op.get("op")
+        if kind == "add":
+            d = make_document(op["doc"], self.settings)
+            self._delete_committed(d.id)
+            self._builder.add(d)
+            if self._builder.slots >= self.settings.writer_buffer_docs:
+                self.flush()
+        elif kind == "delete":
+            doc_id = str(op["id"])
+            self._builder.delete(doc_id)
+            self._delete_committed(doc_id)
+        else:
+            raise HeronError(f"unknown operation {kind!r} in the write-ahead log of {self._dir.describe('')}")
+        self._applied_seq = seq
+        self._changes += 1
+
+    def _log(self, ops: list[dict[str, Any]]) -> int:
+        """Append ``ops`` to the log (live writers); returns the sequence number, 0 if not logged."""
+        if self._wal is None or not self.live:
+            return 0
+        return self._wal.append(ops)
+
+    def _durable(self, seq: int) -> None:
+        if seq and self._wal is not None:
+            self._wal.sync(seq)
+
+    def _admit(self, n: int) -> None:
+        """Back-pressure: refuse writes when the uncommitted buffer or segment backlog is over budget."""
+        if self._max_pending_docs is not None and self._pending_docs + n > self._max_pending_docs:
+            raise WriteRejectedError(
+                f"the write buffer is full ({self._pending_docs:,} uncommitted documents, budget "
+                f"{self._max_pending_docs:,}); retry after the next commit", retry_after_s=1.0)
+        if self._max_segments is not None and len(self._segments) > self._max_segments:
+            raise WriteRejectedError(
+                f"the merge backlog is over budget ({len(self._segments)} segments, budget {self._max_segments}); "
+                "retry when merges caught up", retry_after_s=2.0, overloaded=True)
 
     # -- state since the last commit ------------------------------------------------------
     def _reset_pending(self) -> None:
-        self._builder = SegmentBuilder(self.settings)
+        self._applied_seq = self._committed_seq
+        self._pending_docs: int = 0
+        self._changes: int = 0
+        self._nrt: tuple[int, Searcher] | None = None
+        self._last_commit: float = time.monotonic()
+        self._builder: SegmentBuilder = SegmentBuilder(self.settings)
         self._segments: list[SegmentMeta] = list(self._manifest.segments)
         self._readers: dict[str, SegmentReader] = {}
         self._live: dict[str, np.ndarray] = {}
@@ -73,20 +236,55 @@ class IndexWriter:
 
     # -- documents ------------------------------------------------------------------------
     def add(self, doc: Document | Mapping[str, Any], source: str | None = None) -> None:
-        """Add or replace one document (validated; raises ``DocumentError``)."""
+        """Add or replace one document (validated; raises ``DocumentError``).
+
+        Live writers return once the write is in the log (durable in ``request`` mode)."""
         self._check_open()
         d = make_document(doc, self.settings, source)
+        with self._mutex:
+            self._check_open()
+            self._raise_build_error()
+            self._admit(1)
+            seq = self._log([{"op": "add", "doc": d.to_stored()}])
+            self._add_doc(d, seq)
+        self._durable(seq)
+
+    def _add_doc(self, d: Document, seq: int) -> None:
+        if self._inflight and seq:
+            self._touch[d.id] = seq
         self._delete_committed(d.id)
         self._builder.add(d)
+        self._pending_docs += 1
+        self._changes += 1
+        if seq:
+            self._applied_seq = seq
         if self._builder.slots >= self.settings.writer_buffer_docs:
             self.flush()
 
     def add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
-        n = 0
-        for d in docs:
-            self.add(d)
-            n += 1
-        return n
+        """Add or replace documents. For live writers one call is one log record (one fsync,
+        all or nothing): every document is validated before anything is written."""
+        self._check_open()
+        if not self.live:
+            n = 0
+            for d in docs:
+                self.add(d)
+                n += 1
+            return n
+        valid = [make_document(d, self.settings) for d in docs]
+        if not valid:
+            return 0
+        if (self._parallel_min_docs is not None and len(valid) >= self._parallel_min_docs
+                and self._wal is not None and getattr(self.settings, "vectors", None) is None):
+            return self._add_many_parallel(valid)
+        with self._mutex:
+            self._check_open()
+            self._admit(len(valid))
+            seq = self._log([{"op": "add", "doc": d.to_stored()} for d in valid])
+            for d in valid:
+                self._add_doc(d, seq)
+        self._durable(seq)
+        return len(valid)
 
     def add_parallel(
         self, docs: Iterable[Document | Mapping[str, Any]], processes: int = 0, chunk_docs: int = 50_000
@@ -104,7 +302,7 @@ class IndexWriter:
 
         self._check_open()
         n_proc = processes or os.cpu_count() or 1
-        if not isinstance(self._dir, FsDirectory) or n_proc <= 1:
+        if not isinstance(self._dir, FsDirectory) or n_proc <= 1 or self.live:
             return self.add_many(docs)
         self.flush()
 
@@ -112,7 +310,7 @@ class IndexWriter:
             while True:
                 name = f"s{self._next_segment:06d}"
                 self._next_segment += 1
-                self._new_files.extend([f"{name}.seg", f"{name}.doc"])
+                self._new_files.extend([f"{name}.seg", f"{name}.doc", f"{name}.vec"])
                 yield name
 
         results = run_parallel(str(self._dir.path), self.settings, names(), docs, n_proc, chunk_docs)
@@ -125,11 +323,115 @@ class IndexWriter:
             total += r["doc_count"]
         return total
 
+    def _add_many_parallel(self, valid: list[Document]) -> int:
+        """A big batch: logged (and acknowledged) here, analysed into its own segment by a worker
+        process meanwhile, registered when built. A later operation on one of its ids wins over
+        it (``_touch``), an earlier one loses; until registered a commit keeps its log records."""
+        from heron.index.parallel import build_segment
+
+        assert self._wal is not None
+        with self._mutex:
+            self._check_open()
+            self._raise_build_error()
+            self._admit(len(valid))
+            seq = self._log([{"op": "add", "doc": d.to_stored()} for d in valid])
+            # a name no other writer session uses: a worker orphaned by a crash cannot clobber it
+            name = f"s{self._next_segment:06d}_{self._session}"
+            self._next_segment += 1
+            self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
+            self._inflight[seq] = name
+            self._pending_docs += len(valid)
+            self._changes += 1
+            epoch = self._epoch
+            fut = self._get_pool().submit(build_segment, str(self._wal.path), self.settings.to_dict(), name,
+                                          [d.to_stored() for d in valid])
+        fut.add_done_callback(lambda f: self._register(f, seq, name, epoch))
+        self._durable(seq)
+        with self._cv:  # bounded work in flight: wait (back-pressure) rather than queue without limit
+            while len(self._inflight) > 2 * self._build_workers and not self._closed:
+                self._cv.wait(1.0)
+        return len(valid)
+
+    def _get_pool(self) -> Any:
+        if self._pool is None:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: no fork of a process with threads; workers exit when this process dies
+            self._pool = ProcessPoolExecutor(max_workers=self._build_workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
+        return self._pool
+
+    def _register(self, fut: Any, seq: int, name: str, epoch: int) -> None:
+        with self._cv:
+            try:
+                self._inflight.pop(seq, None)
+                if self._closed or epoch != self._epoch or fut.cancelled():
+                    return  # rolled back or closing: the log still has the batch
+                exc = fut.exception()
+                if exc is not None:
+                    self._build_error = exc
+                    log.error("building segment %s in a worker failed: %s", name, exc)
+                    return
+                r = fut.result()
+                meta = SegmentMeta(name, int(r["doc_count"]), tuple(r["sum_len"]), size_bytes=int(r["bytes"]))
+                live = np.ones(meta.doc_count, dtype=np.uint8)
+                for i, did in enumerate(r["ids"]):
+                    if self._touch.get(did, 0) > seq:
+                        live[i] = 0  # a later operation on this id already happened
+                    else:
+                        self._builder.delete(did)
+                        self._delete_committed(did)
+                        if self._inflight:
+                            self._touch[did] = seq
+                self._segments.append(meta)
+                if not live.all():
+                    self._live[name] = live
+                    self._dirty.add(name)
+                self._changes += 1
+                if not self._inflight:
+                    self._touch.clear()
+            except BaseException as e:  # never lose the error: the next write or commit raises it
+                self._build_error = e
+                log.exception("registering segment %s failed", name)
+            finally:
+                self._cv.notify_all()
+
+    def wait_for_builds(self, timeout_s: float | None = None) -> bool:
+        """Wait until every bulk batch handed to a worker is built and registered."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cv:
+            while self._inflight and not self._closed:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cv.wait(1.0 if left is None else min(left, 1.0))
+        return True
+
+    def _raise_build_error(self) -> None:
+        if self._build_error is not None:
+            raise StorageError(
+                f"building a segment of {self._dir.describe('')} in a worker process failed "
+                f"({self._build_error}); acknowledged writes are in the log: close and reopen the index "
+                "(recovery replays them)") from self._build_error
+
     def delete(self, doc_id: str) -> bool:
-        """Delete by external id; returns whether a document was found."""
+        """Delete by external id; returns whether a document was found (live writers: logged first)."""
         self._check_open()
-        found = self._builder.delete(doc_id)
-        return self._delete_committed(doc_id) or found
+        with self._mutex:
+            self._check_open()
+            self._admit(0)
+            self._raise_build_error()
+            seq = self._log([{"op": "delete", "id": doc_id}])
+            if self._inflight and seq:
+                self._touch[doc_id] = seq
+            found = self._builder.delete(doc_id)
+            found = self._delete_committed(doc_id) or found
+            self._changes += 1
+            if seq:
+                self._applied_seq = seq
+        self._durable(seq)
+        return found
 
     def _delete_committed(self, doc_id: str) -> bool:
         found = False
@@ -146,6 +448,10 @@ class IndexWriter:
     # -- flush / commit ---------------------------------------------------------------------
     def flush(self) -> None:
         """Write buffered documents as a new (not yet committed) segment."""
+        with self._mutex:
+            self._flush()
+
+    def _flush(self) -> None:
         if not len(self._builder):
             self._builder = SegmentBuilder(self.settings)
             return
@@ -157,20 +463,114 @@ class IndexWriter:
         self._builder = SegmentBuilder(self.settings)
 
     def _write(self, name: str, data: Any) -> dict[str, Any]:
-        self._new_files += [f"{name}.seg", f"{name}.doc"]
+        self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
         kinds: dict[str, str] = {f.name: str(f.type) for f in self.settings.filter_fields}
         return write_segment(
             self._dir, name, data, len(self.settings.text_fields), self.settings.store_documents, kinds
         )
 
     def commit(self, merge: bool = True) -> None:
-        """Make every change durable and visible atomically."""
+        """Make every change durable and visible atomically (and trim the write-ahead log)."""
         self._check_open()
-        self.flush()
-        metas = self._apply_deletes()
-        self._publish(metas)
-        if merge:
-            self.maybe_merge()
+        with self._mutex:
+            self._check_open()
+            self._raise_build_error()
+            try:
+                self._flush()
+                metas = self._apply_deletes()
+                # batches still being built: the commit covers the log only up to the first of them
+                # (replaying from there is idempotent) and the log is not trimmed
+                trim = self._wal is not None and not self._inflight
+                if self._wal is not None and trim:  # the new log file exists before the manifest that needs it
+                    self._wal.roll(self._wal.last_seq)
+                self._publish(metas)
+                if self._wal is not None and trim:
+                    self._wal.drop_old()
+                if merge:
+                    if self.live:  # merges run in a thread: writes wait only for the brief swap
+                        self._start_background_merge()
+                    else:
+                        self.maybe_merge()
+            except OSError as e:
+                raise StorageError(
+                    f"commit of {self._dir.describe('')} failed: {e.strerror or e} "
+                    f"({getattr(e, 'filename', None) or 'while writing'}). The previous commit (generation "
+                    f"{self._manifest.generation}) is intact and acknowledged writes are still in the log; "
+                    "free disk space or fix permissions, then retry the commit or reopen the index"
+                ) from e
+
+    def maybe_commit(self) -> bool:
+        """Commit if the time or log-size threshold is reached; returns whether it committed."""
+        with self._mutex:
+            if self._closed or not self._changes:
+                return False
+            due = time.monotonic() - self._last_commit >= self._commit_interval_s
+            if self._wal is not None and self._wal.bytes_since_roll >= self._commit_bytes:
+                due = True
+            if self._max_pending_docs is not None and self._pending_docs * 2 >= self._max_pending_docs:
+                due = True
+            if due:
+                self.commit()
+            return due
+
+    # -- near-real-time -------------------------------------------------------------------------
+    def refresh(self) -> Searcher:
+        """A searcher over everything written so far, committed or not (near-real-time).
+
+        Buffered documents are flushed to a segment that is not yet in the manifest; deletes
+        are applied through in-memory live-doc masks. Cheap when nothing changed.
+        """
+        self._check_open()
+        with self._mutex:
+            self._check_open()
+            cached = self._nrt
+            if cached is not None and cached[0] == self._changes:
+                return cached[1]
+            self._flush()
+            s = self._nrt_searcher()
+            self._nrt = (self._changes, s)
+        return s
+
+    def _nrt_searcher(self) -> Searcher:
+        from dataclasses import replace
+
+        from heron.index.reader import Searcher, SegmentView
+
+        views: list[SegmentView] = []
+        metas: list[SegmentMeta] = []
+        for m in self._segments:
+            live: np.ndarray | None = None
+            if m.name in self._live or m.del_file:
+                live = self._live_of(m).copy()
+                m = SegmentMeta(m.name, m.doc_count, m.sum_len, m.del_gen, int(m.doc_count - live.sum()),
+                                m.size_bytes)
+            metas.append(m)
+            views.append(SegmentView(m, self._reader(m), live))
+        return Searcher(replace(self._manifest, segments=tuple(metas)), views)
+
+    def _tick(self) -> None:
+        """One round of the background thread: commit when due, else refresh if anything changed."""
+        if self._closed or self.maybe_commit():
+            return
+        nrt = self._nrt
+        if self._changes and (nrt is None or nrt[0] != self._changes):
+            s = self.refresh()
+            if self._on_refresh is not None:
+                self._on_refresh(s)
+
+    @property
+    def pending_docs(self) -> int:
+        """Documents added since the last commit."""
+        return self._pending_docs
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def committed(self) -> bool:
+        """True when nothing changed since the last commit."""
+        return not self._changes
 
     def _apply_deletes(self) -> list[SegmentMeta]:
         metas: list[SegmentMeta] = []
@@ -189,12 +589,22 @@ class IndexWriter:
         return metas
 
     def _publish(self, metas: list[SegmentMeta]) -> None:
-        self._manifest = self._manifest.with_segments(tuple(metas), self._next_segment)
-        self._manifest.write(self._dir)
+        m = self._manifest.with_segments(tuple(metas), self._next_segment)
+        seq = self._wal.last_seq if self._wal is not None else self._committed_seq
+        if self._inflight:
+            seq = min(self._inflight) - 1
+        if seq != self._committed_seq:
+            from dataclasses import replace
+
+            m = replace(m, user_data={**m.user_data, "wal_seq": seq})
+        m.write(self._dir)
+        self._manifest = m
         keep = {m.name: self._readers[m.name] for m in metas if m.name in self._readers}
         lives = {m.name: self._live[m.name] for m in metas if m.name in self._live}
         self._reset_pending()
         self._readers, self._live = keep, lives
+        for name in self._inflight.values():  # still being built: rollback must find their files
+            self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
         self._cleanup_unreferenced()
         if self._on_commit is not None:
             self._on_commit()
@@ -236,16 +646,144 @@ class IndexWriter:
         log.info("merged %s into %s (%d docs)", names, new_name, data.doc_count)
         self._publish(metas)
 
+    # -- background merges (live writers) ---------------------------------------------------------
+    def _start_background_merge(self) -> None:
+        """Start merging the policy's first pick in a thread (called with the lock held)."""
+        if self._merging is not None or self._closed:
+            return
+        merges = self._policy.find_merges(self._manifest.segments)
+        if not merges:
+            return
+        names = merges[0]
+        order = [m for m in self._manifest.segments if m.name in names]
+        readers = [self._reader(m) for m in order]
+        # the merge drops the deletes committed so far; later ones are carried over when it is swapped in
+        lives = [read_live_docs(self._dir, m.del_file, m.doc_count) if m.del_file else None for m in order]
+        new_name = f"s{self._next_segment:06d}_{self._session}"
+        self._next_segment += 1
+        self._merging = (names, new_name, self._epoch)
+        t = threading.Thread(target=self._merge_worker, args=(order, readers, lives, new_name),
+                             name="heron-merge", daemon=True)
+        self._merge_thread = t
+        t.start()
+
+    def _merge_worker(self, order: list[SegmentMeta], readers: list[SegmentReader],
+                      lives: list[np.ndarray | None], new_name: str) -> None:
+        try:
+            data = merge_segments(readers, lives, len(self.settings.text_fields))
+            info = self._write(new_name, data) if data.doc_count else None
+            with self._mutex:
+                self._swap_in_merge(order, lives, new_name, data.doc_count, info)
+        except BaseException:
+            log.exception("background merge into %s failed (the sources stay; it will be retried)", new_name)
+            with self._mutex:
+                self._merging = None
+                self._delete_segment_files([new_name])
+
+    def _swap_in_merge(self, order: list[SegmentMeta], lives: list[np.ndarray | None], new_name: str,
+                       count: int, info: dict[str, Any] | None) -> None:
+        assert self._merging is not None
+        names, _, epoch = self._merging
+        self._merging = None
+        current = {m.name: m for m in self._manifest.segments}
+        if self._closed or epoch != self._epoch or any(n not in current for n in names):
+            self._delete_segment_files([new_name])
+            return
+        pending = {m.name: m for m in self._segments}
+        committed_live = np.ones(count, dtype=np.uint8)
+        pending_live = np.ones(count, dtype=np.uint8)
+        base = 0
+        for m, snap in zip(order, lives, strict=True):
+            keep = np.ones(m.doc_count, dtype=bool) if snap is None else snap.astype(bool)
+            newdoc = np.cumsum(keep) - 1 + base
+            base += int(keep.sum())
+            cm = current[m.name]  # deletes committed while merging
+            c_live = read_live_docs(self._dir, cm.del_file, cm.doc_count) if cm.del_file else None
+            if c_live is not None:
+                committed_live[newdoc[keep & ~c_live.astype(bool)]] = 0
+            p_live = self._live_of(pending[m.name]) if m.name in pending else c_live  # and not yet committed
+            if p_live is not None:
+                pending_live[newdoc[keep & ~p_live.astype(bool)]] = 0
+        merged: SegmentMeta | None = None
+        if info is not None and committed_live.any():
+            dels = int(count - committed_live.sum())
+            merged = SegmentMeta(new_name, count, tuple(info["sum_len"]), 1 if dels else 0, dels, info["bytes"])
+            if dels:
+                write_live_docs(self._dir, f"{new_name}.1.del", committed_live)
+
+        def replaced(segs: Sequence[SegmentMeta]) -> list[SegmentMeta]:
+            first = next(i for i, m in enumerate(segs) if m.name in names)
+            rest = [m for m in segs if m.name not in names]
+            before = [m for m in segs[:first] if m.name not in names]
+            return [*before, *([merged] if merged else []), *rest[len(before):]]
+
+        if merged is None:
+            self._delete_segment_files([new_name])
+        man = self._manifest.with_segments(tuple(replaced(self._manifest.segments)),
+                                           max(self._manifest.next_segment, self._next_segment))
+        man.write(self._dir)
+        self._manifest = man
+        self._segments = replaced(self._segments)
+        for n in names:
+            self._readers.pop(n, None)
+            self._live.pop(n, None)
+            self._dirty.discard(n)
+        if merged is not None and not np.array_equal(pending_live, committed_live):
+            self._live[new_name] = pending_live
+            self._dirty.add(new_name)
+        self._nrt = None
+        self._delete_segment_files(names)  # open searchers keep their mapped copies
+        log.info("merged %s into %s (%d docs) in the background", names, new_name, count)
+        if self._on_commit is not None:
+            self._on_commit()
+        self._start_background_merge()
+
+    def _delete_segment_files(self, names: Sequence[str]) -> None:
+        prefixes = set(names)
+        for f in self._dir.list():
+            if f.split(".")[0] in prefixes and f.split(".")[-1] in ("seg", "doc", "del", "vec"):
+                self._dir.delete(f)
+
     def rollback(self) -> None:
-        """Discard every change since the last commit."""
-        for f in self._new_files:
-            self._dir.delete(f)
-        self._reset_pending()
+        """Discard every change since the last commit — for live writers, acknowledged ones too."""
+        with self._mutex:
+            self._epoch += 1  # batches still being built are discarded when they finish
+            self._inflight.clear()
+            self._touch.clear()
+            self._build_error = None
+            for f in self._new_files:
+                self._dir.delete(f)
+            nxt = self._next_segment
+            self._reset_pending()
+            self._next_segment = max(self._next_segment, nxt)  # never reuse a name a searcher may hold
+            if self._wal is not None and self._wal.last_seq != self._committed_seq:
+                self._wal.roll(self._committed_seq, reset=True)  # voids the logged records
+                self._wal.drop_old()
 
     def close(self) -> None:
-        if not self._closed:
+        """Release the index. Uncommitted writes of a live writer stay in the log (replayed by
+        the next writer); a transaction's uncommitted writes are dropped."""
+        if self._closed:
+            return
+        if self._refresher is not None:
+            self._stop.set()
+            if self._refresher is not threading.current_thread():
+                self._refresher.join(30.0)
+        if self._pool is not None:  # finish (and register) the batches being built
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        t = self._merge_thread
+        if t is not None and t is not threading.current_thread():
+            t.join()
+        with self._mutex:
+            if self._closed:
+                return
             self._closed = True
-            self._lock_cm.__exit__(None, None, None)
+            try:
+                if self._wal is not None:
+                    self._wal.close()
+            finally:
+                self._lock_cm.__exit__(None, None, None)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -253,11 +791,16 @@ class IndexWriter:
 
     def _cleanup_unreferenced(self) -> None:
         keep = self._manifest.referenced_files() | {"write.lock"}
+        building = set(getattr(self, "_inflight", {}).values())
+        merging = getattr(self, "_merging", None)
+        if merging is not None:
+            building.add(merging[1])
         for name in self._dir.list():
-            if name not in keep and name.split(".")[-1] in ("seg", "doc", "del"):
+            if name not in keep and name.split(".")[-1] in ("seg", "doc", "del", "vec") and \
+                    name.split(".")[0] not in building:
                 self._dir.delete(name)
         remove = getattr(self._dir, "remove_stale_temporaries", None)
-        if remove is not None:
+        if remove is not None and not building:  # a worker's temporary file is not stale
             remove()
 
     def __enter__(self) -> IndexWriter:
@@ -267,8 +810,32 @@ class IndexWriter:
         try:
             if exc_type is None:
                 self.commit()
-            else:
+            elif not self.live:
                 with contextlib.suppress(Exception):
                     self.rollback()
         finally:
             self.close()
+
+
+def _refresh_loop(ref: weakref.ReferenceType[IndexWriter], stop: threading.Event, interval_s: float) -> None:
+    """Background near-real-time refresh + threshold commits of one live writer."""
+    while not stop.wait(interval_s):
+        w = ref()
+        if w is None or w.closed:
+            return
+        try:
+            w._tick()
+        except Exception:  # keep refreshing; the next write or commit reports the problem
+            log.exception("background refresh/commit of %s failed", w._dir.describe(""))
+        del w
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Initializer of segment-building workers: exit when the writer's process is gone (killed)."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="heron-parent-watch", daemon=True).start()

@@ -1,11 +1,14 @@
-"""The service's open indexes, one lazily opened writer per index, and the refresh thread.
+"""The service's open indexes, one lazily opened live writer per index, and the refresh thread.
 
-Writes go to an index's single :class:`~heron.IndexWriter`, opened on the first write and
-closed at the next commit, so the write lock is held only while uncommitted writes exist
-(``heron index`` can still update a served index between bursts). The refresh thread, every
-``refresh_interval_s``, commits pending writes (which makes them searchable) and reloads
-every index's reader (which picks up commits made by other processes). Writes are
-therefore visible after at most about one interval, or at once after ``refresh_now``.
+Writes go to an index's single live :class:`~heron.IndexWriter` (durability ``request`` by
+default: a write is answered only once it is fsync'ed in the index's write-ahead log;
+concurrent requests share fsyncs). The writer is opened on the first write; its own thread
+makes buffered writes searchable every ``refresh_interval_s`` (near-real-time, no commit) and
+commits every ``commit_interval_s``. The service's refresh thread reloads every index's reader
+(picking up commits made by other processes) and closes a writer once everything it took is
+committed, so the write lock is held only while uncommitted writes exist (``heron index`` can
+still update a served index between bursts). Over its budget a writer refuses writes
+(:class:`~heron.errors.WriteRejectedError` → 429/503 with ``retry-after``).
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from heron.api import Index
 from heron.config import IndexSettings
 from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError
 from heron.index.writer import IndexWriter
+from heron.service.aliases import ALIASES_FILE, AliasStore
 from heron.service.config import check_index_name
 
 log = logging.getLogger("heron.service")
@@ -37,37 +41,59 @@ class IndexHandle:
     path: str | None
     #: created through the API under ``data_dir`` (only those are deleted from disk)
     owned: bool = False
-    pending: int = 0
+    #: options of the live writer (durability, refresh/commit intervals, budgets)
+    writer_options: dict[str, Any] = field(default_factory=dict)
     _writer: IndexWriter | None = None
+    _inflight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def pending(self) -> int:
+        """Documents written since the last commit."""
+        w = self._writer
+        return w.pending_docs if w is not None and not w.closed else 0
+
     def write(self, fn: Callable[[IndexWriter], T]) -> T:
-        """Run ``fn`` with the index's writer (opened on demand); counts as a pending change."""
+        """Run ``fn`` with the index's live writer (opened on demand). Returns after the write is
+        in the log; the handle lock is not held meanwhile, so concurrent writes share fsyncs."""
         with self._lock:
-            if self._writer is None:
-                self._writer = self.index.writer()
-            out = fn(self._writer)
-            self.pending += 1
-            return out
+            if self._writer is None or self._writer.closed:
+                self._writer = self.index.writer(**{"durability": "request", **self.writer_options})
+            w = self._writer
+            self._inflight += 1
+        try:
+            return fn(w)
+        finally:
+            with self._lock:
+                self._inflight -= 1
 
     def commit(self) -> bool:
-        """Commit pending writes (making them visible) and release the writer."""
+        """Commit pending writes and release the writer (unless a write is in flight)."""
         with self._lock:
             w = self._writer
             if w is None:
                 return False
-            try:
-                if self.pending:
-                    w.commit()
-            finally:
+            if w.closed:
+                self._writer = None
+                return False
+            w.wait_for_builds(60.0)  # big bulk batches still being analysed in worker processes
+            w.commit()
+            if not self._inflight:
                 w.close()
                 self._writer = None
-                self.pending = 0
             return True
 
-    def refresh(self) -> None:
-        """Commit pending writes, then reload the reader (sees other processes' commits)."""
-        self.commit()
+    def refresh(self, commit: bool = False) -> None:
+        """Make every acknowledged write searchable (near-real-time; no commit unless
+        ``commit``) and pick up other processes' commits; release a writer whose writes are all
+        committed."""
+        if commit:
+            self.commit()
+        with self._lock:
+            w = self._writer
+            if w is not None and not w.closed and not self._inflight and not w.pending_docs and w.committed:
+                w.close()
+                self._writer = None
         self.index.refresh()
 
     def close(self) -> None:
@@ -80,8 +106,10 @@ class IndexHandle:
 class IndexRegistry:
     """Name → :class:`IndexHandle`, plus creation/deletion under ``data_dir``."""
 
-    def __init__(self, data_dir: str | None = None) -> None:
+    def __init__(self, data_dir: str | None = None, writer_options: Mapping[str, Any] | None = None) -> None:
         self.data_dir = data_dir
+        self.writer_options = dict(writer_options or {})
+        self.aliases = AliasStore(Path(data_dir) / ALIASES_FILE if data_dir is not None else None)
         self._handles: dict[str, IndexHandle] = {}
         self._lock = threading.Lock()
 
@@ -95,6 +123,8 @@ class IndexRegistry:
     def get(self, name: str | None, default: str | None = None) -> IndexHandle:
         """The handle for ``name`` (or ``default``, or the first index); 404-style error otherwise."""
         key = name or default or next(iter(self._handles), None)
+        if key is not None:
+            key = self.aliases.resolve(key)
         h = self._handles.get(key) if key is not None else None
         if h is None:
             if key is None:
@@ -108,7 +138,7 @@ class IndexRegistry:
         with self._lock:
             if name in self._handles:
                 raise ConfigError(f"index name {name!r} is already in use")
-            h = self._handles[name] = IndexHandle(name, index, path, owned)
+            h = self._handles[name] = IndexHandle(name, index, path, owned, dict(self.writer_options))
         return h
 
     def open_all(self, specs: Mapping[str, str]) -> None:
@@ -122,7 +152,7 @@ class IndexRegistry:
         if self.data_dir is None or not Path(self.data_dir).is_dir():
             return
         for sub in sorted(Path(self.data_dir).iterdir()):
-            if sub.name in self._handles or not sub.is_dir():
+            if sub.name in self._handles or not sub.is_dir() or sub.name.startswith("."):  # staging dirs
                 continue
             try:
                 idx = Index.open(sub)
@@ -142,7 +172,8 @@ class IndexRegistry:
                 raise IndexExistsError(f"an index named {name!r} already exists")
             path = str(Path(self.data_dir) / name)
             idx = Index.create(path, settings)
-            h = self._handles[name] = IndexHandle(name, idx, path, owned=True)
+            h = self._handles[name] = IndexHandle(name, idx, path, owned=True,
+                                                  writer_options=dict(self.writer_options))
         log.info("created index %r at %s", name, path)
         return h
 
@@ -157,6 +188,10 @@ class IndexRegistry:
         return h
 
     def refresh_all(self, names: Iterable[str] | None = None) -> None:
+        try:
+            self.aliases.reload()  # picks up `heron alias` edits
+        except Exception:
+            log.exception("reloading the aliases file failed")
         for h in [self._handles[n] for n in names] if names is not None else self.handles():
             try:
                 h.refresh()

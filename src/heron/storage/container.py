@@ -85,6 +85,29 @@ def write_container(
     return size
 
 
+def verify_container(directory: Directory, name: str) -> str:
+    """Verify any container file (magic, version, lengths, checksum, header); returns its kind."""
+    where = directory.describe(name)
+    try:
+        buf = directory.open_input(name)
+    except FileNotFoundError:
+        raise CorruptIndexError(where, "file is missing") from None
+    n = len(buf)
+    if n < 16 + _FOOTER.size or bytes(buf[:8]) != MAGIC:
+        raise CorruptIndexError(where, "not a heron index file (bad magic or truncated)")
+    _version, hlen = struct.unpack_from("<II", buf, 8)
+    if 16 + hlen <= n - _FOOTER.size:
+        try:
+            kind = orjson.loads(bytes(buf[16 : 16 + hlen])).get("kind")
+        except (orjson.JSONDecodeError, AttributeError):
+            kind = None
+        if isinstance(kind, str):
+            read_container(directory, name, kind)
+            return kind
+    read_container(directory, name, "?")  # raises the precise problem
+    raise CorruptIndexError(where, "unreadable header")
+
+
 def read_container(
     directory: Directory, name: str, kind: str, verify: bool = True
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -98,15 +121,16 @@ def read_container(
     if n < len(MAGIC) + 8 + _FOOTER.size or bytes(buf[:8]) != MAGIC:
         raise CorruptIndexError(where, "not a heron index file (bad magic or truncated)")
     version, hlen = struct.unpack_from("<II", buf, 8)
-    if version != FORMAT_VERSION:
-        raise IncompatibleFormatError(where, version, FORMAT_VERSION)
     crc_stored, end = _FOOTER.unpack_from(buf, n - _FOOTER.size)
     if end != END_MAGIC:
         raise CorruptIndexError(where, "missing end marker (file truncated?)")
-    if 16 + hlen > n - _FOOTER.size:
-        raise CorruptIndexError(where, "header length exceeds file size")
+    # the checksum first: a damaged version number is damage, not a newer format
     if verify and zlib.crc32(buf[: n - _FOOTER.size]) != crc_stored:
         raise CorruptIndexError(where, "checksum mismatch")
+    if version != FORMAT_VERSION:
+        raise IncompatibleFormatError(where, version, FORMAT_VERSION)
+    if 16 + hlen > n - _FOOTER.size:
+        raise CorruptIndexError(where, "header length exceeds file size")
     try:
         header = orjson.loads(bytes(buf[16 : 16 + hlen]))
     except orjson.JSONDecodeError as e:

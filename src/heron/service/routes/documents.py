@@ -1,7 +1,10 @@
 """Documents of one index: NDJSON bulk upsert, and get / replace / delete by id.
 
-Writes are visible to search (and to GET) after the next refresh, at most about
-``refresh_interval_s`` later, or before the answer with ``?refresh=true``.
+A write is answered once it is in the index's write-ahead log (fsync'ed with the default
+``request`` durability; a bulk body is one log record: all its valid lines or none). Writes
+are visible to search (and to GET) after the next near-real-time refresh, at most about
+``refresh_interval_s`` later, or before the answer with ``?refresh=true`` (which also commits). Over the writer's
+budget a write gets 429 (buffer full) or 503 (merge backlog) with ``retry-after``.
 """
 
 from __future__ import annotations
@@ -62,8 +65,7 @@ class _Batch:
 
 
 def _add_all(w: IndexWriter, docs: list[Document]) -> None:
-    for d in docs:
-        w.add(d)
+    w.add_many(docs)
 
 
 @router.post("", summary="Bulk upsert (NDJSON)", openapi_extra=_NDJSON)
@@ -84,7 +86,7 @@ async def bulk_upsert(name: str, request: Request, _: WriteScope, state: State, 
         docs = batch.docs
         await run_blocking(lambda: handle.write(lambda w: _add_all(w, docs)))
     if refresh:
-        await run_blocking(handle.refresh)
+        await run_blocking(lambda: handle.refresh(commit=True))
     return JsonResponse({
         "index": name, "accepted": len(batch.docs), "failed": batch.failed, "errors": batch.errors,
         "refreshed": refresh,
@@ -112,7 +114,7 @@ async def put_document(
     doc = make_document({**obj, "id": doc_id}, handle.index.settings)
     await run_blocking(lambda: handle.write(lambda w: w.add(doc)))
     if refresh:
-        await run_blocking(handle.refresh)
+        await run_blocking(lambda: handle.refresh(commit=True))
     return JsonResponse({"index": name, "id": doc_id, "result": "upserted", "refreshed": refresh})
 
 
@@ -121,7 +123,7 @@ async def delete_document(name: str, doc_id: str, _: WriteScope, state: State, r
     handle = state.registry.get(name)
     found = await run_blocking(lambda: handle.write(lambda w: w.delete(doc_id)))
     if refresh:
-        await run_blocking(handle.refresh)
+        await run_blocking(lambda: handle.refresh(commit=True))
     if not found:
         raise ApiError(404, f"no document {doc_id!r} in index {name!r}")
     return JsonResponse({"index": name, "id": doc_id, "result": "deleted", "refreshed": refresh})

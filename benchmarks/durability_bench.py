@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Write-path bars of issue 5, measured on SciFact-sized documents.
+
+1. bulk: ``add_many`` batches of 1,000 documents through a live ``request``-durability writer
+   (each batch one fsync'ed log record; refresh/commit threads running) → docs/s;
+2. single-document writes from 8 concurrent client threads (group commit) → ops/s;
+3. refresh-to-visible latency under that load: a probe writes a document with a unique word
+   every 100 ms and polls search until it is found → p50/p99;
+4. query latency (SciFact test queries, top-10) idle vs under the single-document load → p99
+   ratio.
+
+Everything runs in one process (the service's shape: writer and searchers share a process).
+Usage: ``python benchmarks/durability_bench.py [--data ../shared/data/beir/scifact] [--json out]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "beir" / "scifact"
+
+
+def load(data: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    with gzip.open(data / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+        docs = [json.loads(line) for line in f]
+    with gzip.open(data / "queries.jsonl.gz", "rt", encoding="utf-8") as f:
+        queries = [json.loads(line)["text"] for line in f]
+    return [{"id": d["_id"], "title": d.get("title", ""), "text": d.get("text", "")} for d in docs], queries
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] if xs else float("nan")
+
+
+def bulk(root: Path, docs: list[dict[str, Any]], copies: int) -> dict[str, Any]:
+    import heron
+
+    idx = heron.Index.create(root / "bulk")
+    w = idx.writer(durability="request", parallel_min_docs=256)  # as the service runs it
+    n = 0
+    t0 = time.perf_counter()
+    for c in range(copies):
+        for i in range(0, len(docs), 1000):
+            batch = [{**d, "id": f"{d['id']}-{c}"} for d in docs[i:i + 1000]]
+            n += w.add_many(batch)
+    acked = time.perf_counter() - t0
+    w.commit()
+    total = time.perf_counter() - t0
+    w.close()
+    return {"docs": n, "acked_s": acked, "docs_per_s": n / acked, "with_final_commit_docs_per_s": n / total}
+
+
+def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], seconds: float,
+               refresh_s: float) -> dict[str, Any]:
+    import heron
+
+    idx = heron.Index.create(root / "live")
+    with idx.writer() as w0:  # a serving index to query: the SciFact corpus
+        w0.add_many(docs)
+    w = idx.writer(durability="request", refresh_interval_s=refresh_s)
+    idx.refresh()
+    qs = queries[:300]
+
+    def query_latencies(duration: float) -> list[float]:
+        out = []
+        end = time.perf_counter() + duration
+        i = 0
+        while time.perf_counter() < end:
+            t = time.perf_counter()
+            idx.search(qs[i % len(qs)], k=10)
+            out.append(time.perf_counter() - t)
+            i += 1
+        return out
+
+    for q in qs:  # warm (kernels, caches)
+        idx.search(q, k=10)
+    idle = query_latencies(seconds / 2)
+    stop = threading.Event()
+    ops = [0] * 8
+
+    def client(c: int) -> None:
+        i = 0
+        while not stop.is_set():
+            d = docs[(c * 7919 + i) % len(docs)]
+            w.add({**d, "id": f"c{c}-{i}"})
+            ops[c] += 1
+            i += 1
+
+    visible: list[float] = []
+
+    def probe() -> None:
+        j = 0
+        while not stop.is_set():
+            word = f"probeword{j}x"
+            w.add({"id": f"probe{j}", "text": f"{word} visibility probe"})
+            t = time.perf_counter()
+            while not stop.is_set():
+                if idx.search(word, k=1, fields=False):
+                    visible.append(time.perf_counter() - t)
+                    break
+                time.sleep(0.005)
+            j += 1
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(8)] + [threading.Thread(target=probe)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # reach steady state
+    base_ops = sum(ops)
+    t1 = time.perf_counter()
+    loaded = query_latencies(seconds)
+    single_ops_s = (sum(ops) - base_ops) / (time.perf_counter() - t1)
+    stop.set()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    w.close()
+    return {
+        "single_doc_ops_per_s": single_ops_s, "single_doc_ops_total": sum(ops), "load_s": elapsed,
+        "refresh_interval_s": refresh_s,
+        "visible_p50_s": pct(visible, 50), "visible_p99_s": pct(visible, 99), "visible_max_s": max(visible),
+        "visible_samples": len(visible),
+        "query_idle_p50_ms": 1000 * pct(idle, 50), "query_idle_p99_ms": 1000 * pct(idle, 99),
+        "query_loaded_p50_ms": 1000 * pct(loaded, 50), "query_loaded_p99_ms": 1000 * pct(loaded, 99),
+        "query_p99_ratio": pct(loaded, 99) / pct(idle, 99), "queries_idle": len(idle), "queries_loaded": len(loaded),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--copies", type=int, default=4, help="bulk: SciFact corpus copies to ingest")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of the concurrent phase")
+    ap.add_argument("--refresh-s", type=float, default=None, help="refresh interval (default: the writer's)")
+    ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args()
+    import heron
+    from heron import kernels
+    from heron.index.writer import DEFAULT_REFRESH_INTERVAL_S
+
+    kernels.warmup()
+    docs, queries = load(a.data)
+    refresh = a.refresh_s or DEFAULT_REFRESH_INTERVAL_S
+    with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
+        b = bulk(Path(tmp), docs, a.copies)
+        print(f"bulk (request durability, 1,000-doc batches): {b['docs']:,} docs, {b['docs_per_s']:,.0f} docs/s "
+              f"acknowledged ({b['with_final_commit_docs_per_s']:,.0f} docs/s including the final commit)", flush=True)
+        c = concurrent(Path(tmp), docs, queries, a.seconds, refresh)
+    print(f"single-doc writes, 8 clients (group commit): {c['single_doc_ops_per_s']:,.0f} ops/s")
+    print(f"refresh-to-visible under that load (refresh every {refresh:g} s): p50 {c['visible_p50_s']:.3f} s, "
+          f"p99 {c['visible_p99_s']:.3f} s (n={c['visible_samples']})")
+    print(f"query p99 idle {c['query_idle_p99_ms']:.2f} ms, under ingest {c['query_loaded_p99_ms']:.2f} ms "
+          f"(ratio {c['query_p99_ratio']:.2f}); p50 {c['query_idle_p50_ms']:.2f} / {c['query_loaded_p50_ms']:.2f} ms")
+    out = {"bulk": b, "concurrent": c, "cpus": os.cpu_count(), "python": sys.version.split()[0],
+           "heron": heron.__version__}
+    if a.json:
+        a.json.write_text(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
