@@ -11,8 +11,8 @@ Public API::
 """
 
 from heron.api import Index, IndexStats
-from heron.config import Bm25Params, FilterField, IndexSettings, TextField
-from heron.document import Document
+from heron.config import Bm25Params, FilterField, IndexSettings, TextField, VectorSettings
+from heron.document import Document, make_document
 from heron.errors import (
     ConfigError,
     CorruptIndexError,
@@ -30,6 +30,7 @@ from heron.errors import (
 from heron.index.reader import Searcher
 from heron.index.writer import IndexWriter
 from heron.search.filters import Range, SearchFilters
+from heron.search.hybrid import HybridParams
 from heron.search.results import Explanation, Hit, TermContribution
 from heron.search.stats import StatsProvider
 
@@ -46,6 +47,7 @@ __all__ = [
     "FilterField",
     "HeronError",
     "Hit",
+    "HybridParams",
     "IncompatibleFormatError",
     "Index",
     "IndexExistsError",
@@ -63,5 +65,7 @@ __all__ = [
     "StatsProvider",
     "TermContribution",
     "TextField",
+    "VectorSettings",
     "__version__",
+    "make_document",
 ]

@@ -39,3 +39,59 @@ def test_bad_config(tmp_path: Path) -> None:
 def test_bad_index_name() -> None:
     code, out = run("--index", "bad name=/tmp")
     assert code == 2 and "invalid index name" in out
+
+
+def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
+    """``heron serve --workers 2``: searches answered, JSON access lines from the workers,
+    index creation refused with a clear message, clean shutdown on SIGTERM."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    import heron
+
+    from .live import free_port
+    from .support import DOCS, SETTINGS
+
+    idx = heron.Index.create(tmp_path / "idx", SETTINGS)
+    with idx.writer() as w:
+        for d in DOCS:
+            w.add(d)
+    idx.close()
+    port = free_port()
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from heron.cli.main import main; main()", "serve", "--index",
+             f"w={tmp_path / 'idx'}", "--port", str(port), "--workers", "2", "--no-warmup",
+             "--data-dir", str(tmp_path / "data")],
+            stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        for _ in range(10):  # new connections: spread over the workers
+            with httpx.Client(base_url=url) as c:
+                r = c.post("/search", json={"query": "heron"}, headers={"x-request-id": "wk-1"})
+                assert r.status_code == 200 and r.json()["results"], r.text
+        r = httpx.post(url + "/v1/indexes", json={"name": "new"})
+        assert r.status_code == 400 and "--workers 1" in r.json()["error"]["message"]
+        assert httpx.get(url + "/v1/info").json()["workers"] == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    text = log.read_text()
+    assert code in (0, -signal.SIGTERM) and "Traceback" not in text, text
+    access = [json.loads(line) for line in text.splitlines() if line.startswith('{"ts"')]
+    assert sum(1 for a in access if a["request_id"] == "wk-1" and a["status"] == 200) == 10

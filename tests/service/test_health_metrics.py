@@ -67,6 +67,8 @@ def test_bug_is_500_without_traceback(make_client: Callable[..., TestClient],
     assert r.status_code == 500
     assert r.json()["error"]["type"] == "internal_error"
     assert "secret" not in r.text and "Traceback" not in r.text
+    assert len(r.headers["x-request-id"]) == 32  # the id to find the logged traceback by
+    assert 'heron_http_requests_total{method="POST",route="/search",status="500"} 1.0' in c.get("/metrics").text
 
 
 def test_openapi_lists_the_routes(client: TestClient) -> None:

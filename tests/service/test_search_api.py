@@ -183,7 +183,7 @@ def test_query_syntax_error_reports_position(client: TestClient) -> None:
 
 def test_mode_extension(client: TestClient) -> None:
     assert ok(client, {"query": "heron", "mode": "lexical"})["results"]
-    e = err(client, {"query": "heron", "mode": "hybrid"})
+    e = err(client, {"query": "heron", "mode": "fuzzy"})
     assert e["param"] == "mode" and "not yet supported" in e["message"]
 
 

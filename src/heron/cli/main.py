@@ -14,13 +14,17 @@ from typing import Any
 import click
 
 from heron import __version__
+from heron.cli.alias_cmd import alias_group
 from heron.cli.bench_cmd import bench_command
+from heron.cli.check_cmd import check_command
 from heron.cli.eval_cmd import eval_command
 from heron.cli.index_cmd import index_command
+from heron.cli.ingest_cmd import ingest_command
 from heron.cli.inspect_cmd import inspect_command
 from heron.cli.options import UserError
 from heron.cli.search_cmd import search_command
 from heron.cli.serve_cmd import serve_command
+from heron.cli.snapshot_cmd import snapshot_group
 from heron.errors import HeronError
 
 
@@ -65,7 +69,11 @@ cli.add_command(search_command)
 cli.add_command(eval_command)
 cli.add_command(inspect_command)
 cli.add_command(bench_command)
+cli.add_command(check_command)
+cli.add_command(snapshot_group)
+cli.add_command(alias_group)
 cli.add_command(serve_command)
+cli.add_command(ingest_command)
 
 
 def main(argv: list[str] | None = None) -> None:

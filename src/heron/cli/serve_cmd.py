@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import logging
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
 from heron.api import Index
 from heron.errors import ConfigError
 from heron.service.config import load_config, parse_index_specs
+from heron.service.logsetup import configure_logging
 
 
 @click.command("serve")
@@ -23,6 +25,10 @@ from heron.service.config import load_config, parse_index_specs
 @click.option("--default-index", default=None, metavar="NAME", help="Index searched when a request names none.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default=None)
 @click.option("--no-warmup", is_flag=True, default=False, help="Skip compiling the kernels at start.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes (default 1). Searches scale across them; rate limits are split "
+                   "evenly, writes serialize on the index lock (409 → retry), and index create/delete "
+                   "over the API needs 1 worker.")
 def serve_command(
     indexes: tuple[str, ...],
     host: str | None,
@@ -32,6 +38,7 @@ def serve_command(
     default_index: str | None,
     log_level: str | None,
     no_warmup: bool,
+    workers: int | None,
 ) -> None:
     """Serve indexes over HTTP: POST /search (Perplexity-compatible), /v1/indexes, /metrics.
 
@@ -43,29 +50,34 @@ def serve_command(
 
     from heron.service.app import create_app
 
-    config = load_config(
-        config_path,
-        overrides={
-            "indexes": parse_index_specs(indexes, "--index") if indexes else None,
-            "host": host,
-            "port": port,
-            "data_dir": data_dir,
-            "default_index": default_index,
-            "log_level": log_level,
-            "warmup": False if no_warmup else None,
-        },
-    )
+    overrides = {
+        "indexes": parse_index_specs(indexes, "--index") if indexes else None,
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "default_index": default_index,
+        "log_level": log_level,
+        "warmup": False if no_warmup else None,
+        "workers": workers,
+    }
+    config = load_config(config_path, overrides=overrides)
     if not config.indexes and config.data_dir is None:
         raise ConfigError("nothing to serve: give --index NAME=PATH (or [indexes] in --config, or HERON_INDEXES), "
                           "or --data-dir to create indexes over the API")
     for path in config.indexes.values():  # fail fast with a clean message, before uvicorn starts
         Index.open(path).close()
-    logging.basicConfig(level=config.log_level.upper() if config.log_level != "trace" else "DEBUG",
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(config)
-    click.echo(f"heron serving {sorted(config.indexes) or 'no index yet'} on http://{config.host}:{config.port}",
-               err=True)
-    uvicorn.run(
-        app, host=config.host, port=config.port, log_level=config.log_level,
-        timeout_graceful_shutdown=int(config.graceful_shutdown_s), access_log=config.log_level == "debug",
-    )
+    configure_logging(config)
+    click.echo(f"heron serving {sorted(config.indexes) or 'no index yet'} on http://{config.host}:{config.port}"
+               + (f" with {config.workers} workers" if config.workers > 1 else ""), err=True)
+    common: dict[str, Any] = {
+        "host": config.host, "port": config.port, "log_level": config.log_level,
+        "timeout_graceful_shutdown": int(config.graceful_shutdown_s), "access_log": False,
+    }
+    if config.workers == 1:
+        uvicorn.run(create_app(config), **common)
+        return
+    from heron.service.worker import SPEC_ENV, spec_for
+
+    os.environ[SPEC_ENV] = spec_for(str(config_path) if config_path is not None else None, overrides)
+    uvicorn.run("heron.service.worker:app_factory", factory=True, workers=config.workers, **common)
+

@@ -7,7 +7,10 @@
 
 Routes: ``POST /search`` and ``/v1/search`` (Perplexity Search API), ``/v1/indexes``
 (create, list, stats, delete, refresh), ``/v1/indexes/{name}/documents`` (NDJSON bulk,
-get/put/delete by id), ``/healthz``, ``/readyz``, ``/metrics``. Run it with ``heron serve``.
+get/put/delete by id), ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/info``, and the web UI
+(``/`` search page, ``/admin`` status page, ``/static``). Every answer carries an
+``x-request-id``; each request is one JSON line on the ``heron.access`` logger; tracing
+(OpenTelemetry) is off unless configured. Run it with ``heron serve``.
 """
 
 from heron.service.app import create_app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -17,14 +18,23 @@ from heron import __version__
 from heron.api import Index
 from heron.service.config import ServiceConfig
 from heron.service.errors import install_error_handlers
-from heron.service.middleware import BodyLimitMiddleware, MetricsMiddleware
-from heron.service.routes import documents, health, indexes, search
+from heron.service.middleware import BodyLimitMiddleware, RequestMiddleware
+from heron.service.routes import admin, documents, health, indexes, search, ui
 from heron.service.state import ServiceState
+from heron.service.tracing import Tracing, asgi_middleware, make_tracer_provider
 
 
-def create_app(config: ServiceConfig, indexes_: Mapping[str, Index] | None = None) -> FastAPI:
-    """A new app for ``config``; ``indexes_`` serves already-open indexes (e.g. in-memory in tests)."""
-    state = ServiceState(config, indexes_)
+def create_app(
+    config: ServiceConfig, indexes_: Mapping[str, Index] | None = None, *, tracer_provider: Any | None = None
+) -> FastAPI:
+    """A new app for ``config``; ``indexes_`` serves already-open indexes (e.g. in-memory in tests).
+
+    ``tracer_provider`` (an OpenTelemetry ``TracerProvider``) traces with it whatever
+    ``config.tracing`` says; otherwise ``config.tracing`` decides (off by default).
+    """
+    provider = tracer_provider if tracer_provider is not None else make_tracer_provider(config)
+    tracing = Tracing(provider)
+    state = ServiceState(config, indexes_, tracing)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +43,8 @@ def create_app(config: ServiceConfig, indexes_: Mapping[str, Index] | None = Non
             yield
         finally:
             await anyio.to_thread.run_sync(state.stop)
+            if tracer_provider is None:  # ours: flush the exporter
+                tracing.shutdown()
 
     app = FastAPI(
         title="heron",
@@ -42,8 +54,13 @@ def create_app(config: ServiceConfig, indexes_: Mapping[str, Index] | None = Non
     )
     app.state.heron = state
     install_error_handlers(app)
-    for r in (search.router, documents.router, indexes.router, health.router):
+    for r in (search.router, documents.router, indexes.router, health.router, admin.router):
         app.include_router(r)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, max_bulk_bytes=config.max_bulk_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
+    app.add_middleware(RequestMiddleware, metrics=state.metrics, log_requests=config.access_log,
+                       log_queries=config.log_queries, tracing=tracing)
+    if provider is not None:
+        otel_middleware, otel_options = asgi_middleware(provider)
+        app.add_middleware(otel_middleware, **otel_options)
+    ui.mount(app)
     return app

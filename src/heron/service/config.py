@@ -9,7 +9,13 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     port = 8000
     data_dir = "heron-data"          # where POST /v1/indexes creates indexes
     default_index = "docs"           # searched when a request names no index
-    refresh_interval_s = 1.0         # background commit + refresh period
+    refresh_interval_s = 1.0         # near-real-time refresh period (writes searchable after it)
+    durability = "request"           # request: fsync the write-ahead log before answering; async
+    wal_sync_interval_ms = 200.0     # async durability: log fsync period (the power-loss window)
+    commit_interval_s = 10.0         # commit (segments + manifest, log trimmed) period
+    max_pending_docs = 1000000       # uncommitted documents per index before writes get 429
+    max_segments = 500               # segments per index (merge backlog) before writes get 503
+    snapshot_repo = ""               # /v1/snapshots repository: a directory or s3://bucket/prefix
     request_timeout_s = 10.0         # deadline of searches and reads (504 after it)
     max_body_bytes = 1048576         # JSON bodies
     max_bulk_bytes = 67108864        # NDJSON bulk bodies
@@ -19,6 +25,12 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     warmup = true                    # compile/load the kernels at start
     log_level = "info"
     graceful_shutdown_s = 10.0
+    workers = 1                      # uvicorn worker processes (searches scale; see serve --help)
+    access_log = true                # one JSON line per request on stderr (logger heron.access)
+    log_queries = false              # put the raw query in access logs (default: a hash of it)
+    tracing = "off"                  # OpenTelemetry spans: off, console, otlp
+    search_threads = true            # searches in a worker thread (false: inline in the event loop)
+    otlp_endpoint = ""               # OTLP/HTTP traces URL (tracing = "otlp"); default: the SDK's
 
     [indexes]
     docs = "/var/lib/heron/docs"
@@ -59,6 +71,7 @@ DEFAULT_REFRESH_INTERVAL_S = 1.0
 ENV_PREFIX = "HERON_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+TRACING_EXPORTERS = ("off", "console", "otlp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +114,18 @@ class ServiceConfig:
     warmup: bool = True
     log_level: str = "info"
     graceful_shutdown_s: float = 10.0
+    durability: str = "request"
+    wal_sync_interval_ms: float = 200.0
+    commit_interval_s: float = 10.0
+    max_pending_docs: int = 1_000_000
+    max_segments: int = 500
+    snapshot_repo: str | None = None
+    workers: int = 1
+    access_log: bool = True
+    log_queries: bool = False
+    tracing: str = "off"
+    otlp_endpoint: str | None = None
+    search_threads: bool = True
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -111,22 +136,39 @@ class ServiceConfig:
             raise ConfigError(f"default_index {self.default_index!r} is not one of the configured indexes "
                               f"{sorted(self.indexes)}")
         for what, v in (("rate_limit_rps", self.rate_limit_rps), ("request_timeout_s", self.request_timeout_s),
-                        ("refresh_interval_s", self.refresh_interval_s)):
+                        ("refresh_interval_s", self.refresh_interval_s),
+                        ("wal_sync_interval_ms", self.wal_sync_interval_ms),
+                        ("commit_interval_s", self.commit_interval_s)):
             if not v > 0:
                 raise ConfigError(f"{what} must be > 0, got {v}")
         for what, n in (("rate_limit_burst", self.rate_limit_burst), ("max_body_bytes", self.max_body_bytes),
-                        ("max_bulk_bytes", self.max_bulk_bytes), ("max_bulk_lines", self.max_bulk_lines)):
+                        ("max_bulk_bytes", self.max_bulk_bytes), ("max_bulk_lines", self.max_bulk_lines),
+                        ("workers", self.workers)):
             if n < 1:
                 raise ConfigError(f"{what} must be >= 1, got {n}")
+        if self.durability not in ("request", "async"):
+            raise ConfigError(f"durability must be 'request' or 'async', got {self.durability!r}")
+        if self.max_pending_docs < 1 or self.max_segments < 1:
+            raise ConfigError(f"max_pending_docs and max_segments must be >= 1, got {self.max_pending_docs}, "
+                              f"{self.max_segments}")
         if self.graceful_shutdown_s < 0:
             raise ConfigError(f"graceful_shutdown_s must be >= 0, got {self.graceful_shutdown_s}")
         if self.log_level not in _LOG_LEVELS:
             raise ConfigError(f"log_level must be one of {list(_LOG_LEVELS)}, got {self.log_level!r}")
+        if self.tracing not in TRACING_EXPORTERS:
+            raise ConfigError(f"tracing must be one of {list(TRACING_EXPORTERS)}, got {self.tracing!r}")
         names = [k.name for k in self.api_keys]
         if len(set(names)) != len(names):
             raise ConfigError(f"api key names must be unique, got {names}")
         if len({k.key for k in self.api_keys}) != len(self.api_keys):
             raise ConfigError("two api keys have the same secret")
+
+    def writer_options(self) -> dict[str, Any]:
+        """Options of the live writer of each served index."""
+        return {"durability": self.durability, "sync_interval_ms": self.wal_sync_interval_ms,
+                "refresh_interval_s": self.refresh_interval_s, "commit_interval_s": self.commit_interval_s,
+                "max_pending_docs": self.max_pending_docs, "max_segments": self.max_segments,
+                "parallel_min_docs": 256}  # big bulk bodies are analysed in worker processes
 
     @property
     def open_access(self) -> bool:

@@ -21,7 +21,9 @@ from heron.service.state import ServiceState
 T = TypeVar("T")
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    """The app's state. ``async`` on purpose: FastAPI runs a plain ``def`` dependency in a worker
+    thread, which costs a thread round trip on every request."""
     state: ServiceState = request.app.state.heron
     return state
 
@@ -29,27 +31,33 @@ def get_state(request: Request) -> ServiceState:
 State = Annotated[ServiceState, Depends(get_state)]
 
 
+async def authorize(request: Request, state: ServiceState, scope: str) -> Principal:
+    """503 unless ready, 401 without a valid key, 403 without ``scope``, 429 over rate; the caller."""
+    if not state.ready:
+        raise ApiError(503, "the service is starting or shutting down; retry shortly")
+    principal = authenticate(request.headers.get("authorization"), state.config.api_keys)
+    if principal is None:
+        raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
+                       headers={"www-authenticate": "Bearer"})
+    request.state.principal = principal.name
+    if not principal.allows(scope):
+        raise ApiError(403, f"this API key does not have the {scope!r} scope")
+    bucket = principal.name if state.config.api_keys else f"ip:{request.client.host if request.client else '-'}"
+    wait = state.limiter.acquire(bucket)
+    if wait > 0:
+        raise ApiError(
+            429, f"rate limit exceeded ({state.config.rate_limit_rps:g} requests/s, burst "
+                 f"{state.config.rate_limit_burst}); retry after {wait:.3f} s",
+            headers={"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))},
+        )
+    return principal
+
+
 def require(scope: str) -> Callable[[Request, ServiceState], Awaitable[Principal]]:
-    """A dependency: 503 unless ready, 401 without a valid key, 403 without ``scope``, 429 over rate."""
+    """A dependency running :func:`authorize` for ``scope``."""
 
     async def dependency(request: Request, state: State) -> Principal:
-        if not state.ready:
-            raise ApiError(503, "the service is starting or shutting down; retry shortly")
-        principal = authenticate(request.headers.get("authorization"), state.config.api_keys)
-        if principal is None:
-            raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
-                           headers={"www-authenticate": "Bearer"})
-        if not principal.allows(scope):
-            raise ApiError(403, f"this API key does not have the {scope!r} scope")
-        bucket = principal.name if state.config.api_keys else f"ip:{request.client.host if request.client else '-'}"
-        wait = state.limiter.acquire(bucket)
-        if wait > 0:
-            raise ApiError(
-                429, f"rate limit exceeded ({state.config.rate_limit_rps:g} requests/s, burst "
-                     f"{state.config.rate_limit_burst}); retry after {wait:.3f} s",
-                headers={"retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))},
-            )
-        return principal
+        return await authorize(request, state, scope)
 
     return dependency
 
@@ -62,13 +70,33 @@ AdminScope = Annotated[Principal, Depends(require("admin"))]
 async def run_with_deadline(fn: Callable[[], T], timeout_s: float) -> T:
     """Run blocking ``fn`` in a worker thread; 504 when it takes longer than ``timeout_s``.
 
-    The thread is abandoned, not killed: it finishes in the background (read-only work).
+    The thread is abandoned, not killed: it finishes in the background (read-only work);
+    ``fn`` may also raise ``TimeoutError`` itself when it notices the deadline (searches
+    check it between stages and stop early).
     """
     try:
         with anyio.fail_after(timeout_s):
             return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
     except TimeoutError:
-        raise ApiError(504, f"the request took longer than the {timeout_s:g} s deadline") from None
+        raise timeout_error(timeout_s) from None
+
+
+def timeout_error(timeout_s: float) -> ApiError:
+    return ApiError(504, f"the request took longer than its {timeout_s:g} s deadline (the request's "
+                         "'timeout' or the server's request_timeout_s); narrow the query or raise "
+                         "the timeout")
+
+
+async def run_search(fn: Callable[[], T], timeout_s: float, in_thread: bool) -> T:
+    """Run a search: in a worker thread (:func:`run_with_deadline`), or inline in the event loop
+    (``search_threads = false``: no thread hand-off, for many worker processes; the deadline is
+    then only checked between stages by ``fn`` itself)."""
+    if in_thread:
+        return await run_with_deadline(fn, timeout_s)
+    try:
+        return fn()
+    except TimeoutError:
+        raise timeout_error(timeout_s) from None
 
 
 async def run_blocking(fn: Callable[[], T]) -> T:

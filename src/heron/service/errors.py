@@ -17,8 +17,10 @@ Every error answer has the OpenAI-style body the Perplexity SDK keeps in ``err.b
 409    ``conflict_error``               index exists / another writer holds the lock
 413    ``request_too_large``            body over the configured limit, bulk over its line limit
 422    ``unprocessable_entity``         a document that does not fit the index schema
-429    ``rate_limit_error``             over the per-key rate (``retry-after``/``retry-after-ms``)
-503    ``not_ready``                    starting or shutting down
+429    ``rate_limit_error``             over the per-key rate, or the index's write buffer is full
+                                        (``retry-after``/``retry-after-ms``)
+503    ``not_ready``                    starting or shutting down, or an index's merge backlog is
+                                        over budget (``retry-after``)
 504    ``timeout_error``                the per-request deadline passed
 500    ``internal_error``               a bug: logged server-side, never a stack trace in the body
 =====  ===============================  ==================================================
@@ -30,6 +32,7 @@ retry them (it would retry 409 and every 5xx by default).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -49,6 +52,7 @@ from heron.errors import (
     QueryError,
     QueryParseError,
     SchemaError,
+    WriteRejectedError,
 )
 from heron.service.responses import JsonResponse
 
@@ -131,6 +135,10 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("index error: %s", exc)
         if isinstance(exc, QueryParseError):
             return error_response(status, str(exc), "query", position=exc.position)
+        if isinstance(exc, WriteRejectedError):  # back-pressure
+            wait = exc.retry_after_s
+            return error_response(503 if exc.overloaded else 429, str(exc), headers={
+                "retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))})
         return error_response(status, str(exc))
 
     async def http_error(_: Request, exc: Exception) -> Response:
@@ -153,7 +161,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(400, "client disconnected")
 
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.exception("unhandled error on %s %s (request id %s)", request.method, request.url.path,
+                      getattr(request.state, "request_id", "-"), exc_info=exc)
         return error_response(500, "internal server error (logged on the server)")
 
     app.add_exception_handler(ApiError, api_error)

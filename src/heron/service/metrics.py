@@ -5,7 +5,8 @@
 * ``heron_search_stage_seconds{stage}``: time per search stage (``search``, ``snippets``);
 * ``heron_search_queries_total``: queries run (a multi-query request counts each);
 * ``heron_index_documents{index}``, ``heron_index_deleted_documents{index}``,
-  ``heron_index_segments{index}``, ``heron_index_pending_writes{index}``: read at scrape time.
+  ``heron_index_segments{index}``, ``heron_index_pending_writes{index}``,
+  ``heron_index_size_bytes{index}``: read at scrape time (``Index.stats`` is cached per snapshot).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class _IndexCollector(Collector):
         segs = GaugeMetricFamily("heron_index_segments", "Segments per index", labels=["index"])
         pend = GaugeMetricFamily("heron_index_pending_writes", "Write operations not yet committed",
                                  labels=["index"])
+        size = GaugeMetricFamily("heron_index_size_bytes", "Index files on disk (as of the snapshot)",
+                                 labels=["index"])
         reg = self._get()
         for h in reg.handles() if reg is not None else ():
             st = h.index.stats()
@@ -39,7 +42,8 @@ class _IndexCollector(Collector):
             dels.add_metric([h.name], st.deleted_count)
             segs.add_metric([h.name], st.segment_count)
             pend.add_metric([h.name], h.pending)
-        return [docs, dels, segs, pend]
+            size.add_metric([h.name], st.size_bytes)
+        return [docs, dels, segs, pend, size]
 
 
 class ServiceMetrics:

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request metrics and the request-body size limit.
+"""Pure ASGI middleware: request id + metrics + access log, and the request-body size limit.
 
 The body limit answers 413 at once for a declared ``Content-Length`` over the limit, and
 otherwise counts the bytes as the route reads them (chunked uploads), raising 413 from
@@ -8,24 +8,63 @@ limit.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import logging
 import re
 import time
+import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from heron.service.errors import ApiError, error_response
 from heron.service.metrics import ServiceMetrics
+from heron.service.tracing import Tracing
 
 _BULK_PATH = re.compile(r"^/v1/indexes/[^/]+/documents/?$")
 
 
-class MetricsMiddleware:
-    """Counts requests and observes latency by route template (``unmatched`` for 404s)."""
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
+access_log = logging.getLogger("heron.access")
+log = logging.getLogger("heron.service")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
+
+def request_id_from(headers: list[tuple[bytes, bytes]] | Any) -> str:
+    """The caller's ``x-request-id`` when it is a sane token (≤ 128 safe characters), else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            rid = value.decode("latin-1").strip()
+            if _REQUEST_ID.match(rid):
+                return rid
+            break
+    return uuid.uuid4().hex
+
+
+def query_hash(query: str | list[str]) -> str:
+    """A short, stable digest of a query (or query list) for logs that must not hold the text."""
+    text = query if isinstance(query, str) else "\x1f".join(query)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+class RequestMiddleware:
+    """Per request: the ``x-request-id`` (the caller's, or a new one; echoed on the response),
+    metrics by route template (``unmatched`` for 404s), and one JSON access-log line.
+
+    Routes add fields to the log line through ``request.state``: ``principal`` (the API key's
+    configured *name*, never the key), ``index``, ``query`` (logged as ``query_hash`` unless
+    ``log_queries``), ``results``. The line goes to the ``heron.access`` logger at INFO.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics, log_requests: bool = True,
+                 log_queries: bool = False, tracing: Tracing | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.log_requests = log_requests
+        self.log_queries = log_queries
+        self.tracing = tracing if tracing is not None and tracing.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -33,19 +72,67 @@ class MetricsMiddleware:
             return
         t0 = time.perf_counter()
         status = 500
+        rid = request_id_from(scope.get("headers", ()))
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = rid
+        header = (b"x-request-id", rid.encode("latin-1"))
+        if self.tracing is not None:
+            self.tracing.annotate(heron_request_id=rid)
 
-        async def send_status(message: Message) -> None:
-            nonlocal status
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                started = True
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if started:
+                raise
+            # a bug: answer the error body here (with the request id), not in Starlette's outer handler
+            log.exception("unhandled error on %s %s (request id %s)", scope["method"], scope["path"], rid,
+                          exc_info=exc)
+            await error_response(500, "internal server error (logged on the server)")(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - t0
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(path, scope["method"], status, time.perf_counter() - t0)
+            method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded label values
+            self.metrics.observe_request(path, method, status, seconds)
+            if self.log_requests and access_log.isEnabledFor(logging.INFO):
+                access_log.info(self._line(scope, state, rid, path, status, seconds))
+
+    def _line(self, scope: Scope, state: dict[str, Any], rid: str, route: str, status: int,
+              seconds: float) -> str:
+        client = scope.get("client")
+        rec: dict[str, Any] = {
+            "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "type": "access",
+            "request_id": rid,
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "latency_ms": round(seconds * 1000, 3),
+            "client": client[0] if client else None,
+            "key": state.get("principal"),
+        }
+        if "index" in state:
+            rec["index"] = state["index"]
+        q = state.get("query")
+        if q is not None:
+            rec["queries"] = 1 if isinstance(q, str) else len(q)
+            rec["query_hash"] = query_hash(q)
+            if self.log_queries:
+                rec["query"] = q
+        if "results" in state:
+            rec["results"] = state["results"]
+        return orjson.dumps(rec).decode()
 
 
 class BodyLimitMiddleware:

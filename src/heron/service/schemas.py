@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from heron.search.domains import parse_domain_filter
 from heron.search.filters import Range, SearchFilters
+from heron.search.hybrid import HybridParams
 from heron.search.results import Explanation
 from heron.service.errors import ApiError
 from heron.service.registry import IndexHandle
@@ -38,7 +39,7 @@ RECENCY = {
     "month": dt.timedelta(days=30),
     "year": dt.timedelta(days=365),
 }
-SUPPORTED_MODES = ("lexical",)
+SUPPORTED_MODES = ("lexical", "dense", "hybrid")
 _LANG = re.compile(r"^[A-Za-z]{2}$")
 
 Domain = Annotated[str, StringConstraints(min_length=1, max_length=253)]
@@ -86,6 +87,19 @@ class SearchRequest(BaseModel):
     explain: bool | None = None
     operator: Literal["or", "and"] | None = None
     filters: dict[str, Any] | None = None
+    #: hybrid retrieval (``mode`` "dense" / "hybrid" need an index with vectors): fusion method,
+    #: RRF k, (lexical, dense) weights, per-retriever candidate counts, second stage
+    fusion: Literal["rrf", "weighted"] | None = None
+    rrf_k: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    weights: Annotated[list[Annotated[float, Field(ge=0, le=1000)]], Field(min_length=2, max_length=2)] | None = None
+    lexical_top: Annotated[int, Field(ge=1, le=1000)] | None = None
+    dense_top: Annotated[int, Field(ge=1, le=1000)] | None = None
+    rerank: str | bool | None = None
+    rerank_top: Annotated[int, Field(ge=1, le=200)] | None = None
+    #: seconds; the request's deadline (capped by the server's request_timeout_s) → 504 after it
+    timeout: Annotated[float, Field(gt=0, le=3600)] | None = None
+    #: false: skip snippet extraction (``snippet`` is ""), for callers that only need ranking
+    snippets: bool | None = None
 
     @field_validator("query", mode="before")
     @classmethod
@@ -157,7 +171,23 @@ class SearchRequest(BaseModel):
             explain=bool(self.explain),
             max_tokens=self.max_tokens or DEFAULT_MAX_TOKENS,
             max_tokens_per_page=per_page,
+            mode=self.mode or "lexical",
+            hybrid=self.to_hybrid(),
+            snippets=self.snippets is not False,
         )
+
+    def to_hybrid(self) -> HybridParams | None:
+        """Hybrid knobs, or None when the request sets none (library defaults apply)."""
+        kw: dict[str, Any] = {}
+        for name in ("fusion", "rrf_k", "lexical_top", "dense_top", "rerank_top"):
+            v = getattr(self, name)
+            if v is not None:
+                kw[name] = v
+        if self.weights is not None:
+            kw["weights"] = (float(self.weights[0]), float(self.weights[1]))
+        if self.rerank is not None and self.rerank is not False:
+            kw["rerank"] = "learned" if self.rerank is True else self.rerank
+        return HybridParams(**kw) if kw else None
 
     def to_filters(self, now: dt.datetime) -> SearchFilters | None:
         after: dt.date | dt.datetime | None = None
@@ -301,6 +331,8 @@ def result_dict(item: ResultItem) -> dict[str, Any]:
     }
     if item.hit.explanation is not None:
         out["explanation"] = explanation_dict(item.hit.explanation)
+    if item.hit.sources is not None:  # dense/hybrid with explain: each retriever's rank and score
+        out.setdefault("explanation", {})["retrievers"] = item.hit.sources
     return out
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from heron.analysis import Analyzer
 from heron.index.reader import Searcher
 from heron.search.filters import SearchFilters
+from heron.search.hybrid import HybridParams
 from heron.search.query import BoolQuery, PhraseQuery, Query, TermQuery
 from heron.search.results import Hit
+from heron.service.tracing import Tracing
 from heron.snippets import EMPTY, Snippet, build_snippet, count_tokens, query_term_weights, share_budget
 
 SNIPPET_FIELD = "text"
@@ -33,6 +35,11 @@ class SearchOptions:
     explain: bool = False
     max_tokens: int = 25_000
     max_tokens_per_page: int = 1024
+    #: False: no snippet work at all (``snippet`` is "" in every result)
+    snippets: bool = True
+    #: "lexical", "dense" or "hybrid", with the hybrid knobs (None = defaults)
+    mode: str = "lexical"
+    hybrid: HybridParams | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +50,29 @@ class ResultItem:
 
 @dataclass
 class StageTimer:
-    """Seconds spent per stage (``search``, ``snippets``), summed over the queries."""
+    """Seconds spent per stage (``parse``, ``bind``, ``search``, ``snippets``, ``serialize``),
+    summed over the queries; each stage is also a tracing span when ``tracing`` is on.
+
+    ``deadline`` (a ``time.monotonic()`` value) makes :func:`run_queries` stop between
+    stages once it has passed, raising ``TimeoutError``: a request that timed out does not
+    keep a worker thread busy with the rest of its queries and snippets.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
+    tracing: Tracing | None = None
+    deadline: float | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise TimeoutError(f"deadline passed before the {name} stage")
         t0 = time.perf_counter()
         try:
-            yield
+            if self.tracing is not None and self.tracing.enabled:
+                with self.tracing.span(f"heron.{name}"):
+                    yield
+            else:
+                yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
@@ -67,8 +88,10 @@ def run_query(searcher: Searcher, query: str, opts: SearchOptions, timer: StageT
     with timer.stage("search"):
         hits = searcher.search(
             query, opts.max_results, offset=opts.offset, filters=opts.filters, operator=opts.operator,
-            explain=opts.explain,
+            explain=opts.explain, mode=opts.mode, hybrid=opts.hybrid,
         )
+    if not opts.snippets:
+        return [ResultItem(h, EMPTY) for h in hits]
     with timer.stage("snippets"):
         analyzer = snippet_analyzer(searcher)
         terms = query_term_weights(query_terms(searcher.parse(query, opts.operator), analyzer))

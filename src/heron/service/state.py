@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 
 from heron.api import Index
@@ -10,6 +11,7 @@ from heron.service.config import ServiceConfig
 from heron.service.metrics import ServiceMetrics
 from heron.service.ratelimit import TokenBucketLimiter
 from heron.service.registry import IndexRegistry, RefreshThread
+from heron.service.tracing import Tracing
 
 log = logging.getLogger("heron.service")
 
@@ -17,10 +19,15 @@ log = logging.getLogger("heron.service")
 class ServiceState:
     """Config, open indexes, rate limiter, metrics, readiness."""
 
-    def __init__(self, config: ServiceConfig, indexes: Mapping[str, Index] | None = None) -> None:
+    def __init__(self, config: ServiceConfig, indexes: Mapping[str, Index] | None = None,
+                 tracing: Tracing | None = None) -> None:
         self.config = config
-        self.registry = IndexRegistry(config.data_dir)
-        self.limiter = TokenBucketLimiter(config.rate_limit_rps, config.rate_limit_burst)
+        self.tracing = tracing or Tracing(None)
+        self.started_at = time.time()
+        self.registry = IndexRegistry(config.data_dir, config.writer_options())
+        # with N worker processes each holds 1/N of the configured rate, so the total never exceeds it
+        n = config.workers
+        self.limiter = TokenBucketLimiter(config.rate_limit_rps / n, max(1, config.rate_limit_burst // n))
         self.metrics = ServiceMetrics(lambda: self.registry)
         self.ready = False
         self._given = dict(indexes or {})

@@ -1,0 +1,550 @@
+"""Load-test a heron server: overhead vs the in-process library, closed-loop max throughput,
+open-loop latency at a target rate. Markdown + JSON report.
+
+Usage::
+
+    # everything, on SciFact, against a server this script starts (and stops):
+    python benchmarks/loadtest.py --scifact --workers 2 --out benchmarks/results/loadtest
+
+    # against a running server, with your own queries (one per line, or BEIR queries.jsonl[.gz]):
+    python benchmarks/loadtest.py --url http://127.0.0.1:8000 --queries q.txt --phase closed --phase open
+
+Phases (``--phase``, repeatable; default all):
+
+* ``overhead``: each query over HTTP on one keep-alive connection, then in process
+  (``heron.service.searching.run_queries`` on the same index with the same options: the
+  exact work the route does), alternately so both see the same machine load; server
+  overhead = HTTP p50 - library p50.
+* ``closed``: ``--connections`` clients send back-to-back for ``--duration`` s: max throughput.
+* ``open``: requests are *scheduled* at ``--rate`` per second whatever the server does
+  (open loop); latency counts from the scheduled time, so a stalled server shows up in the
+  tail (no coordinated omission).
+
+Each of closed/open runs with snippets on (the default request) and off (``"snippets":
+false``), unless ``--snippets on|off``.
+
+Load generator: ``--tool python`` (default) is a minimal asyncio HTTP/1.1 keep-alive client
+written for this (pre-built requests, no HTTP library in the loop; one process). ``--tool
+wrk`` uses Debian's ``wrk`` (C, closed loop only) for the closed phase. Latencies are kept
+exactly (every sample; percentiles from the sorted samples, not bucketed). The client shares
+the machine with the server: on a 2-core box the generator takes CPU from the server, so
+the throughput figures are a lower bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SCIFACT = REPO.parent / "shared" / "data" / "beir" / "scifact"
+WORK = REPO / "benchmarks" / ".work"
+
+
+# -- queries and the server ---------------------------------------------------------------------
+
+
+def load_queries(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            if line.startswith("{"):
+                obj = json.loads(line)
+                line = obj.get("text") or obj.get("query") or ""
+            if line:
+                out.append(line)
+    if not out:
+        raise SystemExit(f"no queries in {path}")
+    return out
+
+
+def build_scifact_index() -> Path:
+    import heron
+
+    path = WORK / "loadtest-scifact-index"
+    try:
+        heron.Index.open(path).close()
+        return path
+    except heron.IndexNotFoundError:
+        pass
+    subprocess.run([sys.executable, "-c", "from heron.cli.main import main; main()", "index", str(path),
+                    "--input", str(SCIFACT / "corpus.jsonl.gz"), "--overwrite"], check=True)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Served:
+    url: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_server(index: Path, workers: int, name: str, extra_env: dict[str, str] | None = None) -> Served:
+    port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="heron-loadtest-", suffix=".log")[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERON_")}
+    # the bars measure the server, not the rate limiter: lift the per-client limit
+    env.update(HERON_RATE_LIMIT_RPS="1000000000", HERON_RATE_LIMIT_BURST="1000000000")
+    env.update(extra_env or {})
+    cmd = [sys.executable, "-c", "from heron.cli.main import main; main()", "serve", "--index", f"{name}={index}",
+           "--port", str(port), "--workers", str(workers), "--log-level", "warning"]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=out, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"heron serve exited:\n{log.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200"):
+                    return Served(url, proc, log)
+        except OSError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"heron serve did not become ready:\n{log.read_text()}")
+
+
+def stop_server(s: Served) -> None:
+    s.proc.send_signal(signal.SIGTERM)
+    try:
+        s.proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        s.proc.kill()
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            raw = (d / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        stats[int(d.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0.0))[1]
+        todo += [p for p, (ppid, _) in stats.items() if ppid == pid]
+    return total
+
+
+# -- a minimal keep-alive HTTP/1.1 client ---------------------------------------------------------
+
+
+def request_bytes(host: str, path: str, body: dict[str, Any], api_key: str | None) -> bytes:
+    data = json.dumps(body).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n")
+    if api_key:
+        head += f"Authorization: Bearer {api_key}\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+class Conn:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Conn:
+        r, w = await asyncio.open_connection(host, port)
+        return cls(r, w)
+
+    async def send(self, payload: bytes) -> int:
+        """Send one request, read the whole response; the status code."""
+        self.writer.write(payload)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+                break
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+@dataclass
+class RunResult:
+    name: str
+    requests: int
+    errors: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    p999_ms: float
+    max_ms: float
+    offered_rps: float | None = None
+    tool: str = "python"
+    status_counts: dict[str, int] = field(default_factory=dict)
+    #: CPU seconds the server used during the run, and requests per server CPU-second (when this
+    #: script started the server): a load-independent measure of the server's cost per request
+    server_cpu_s: float | None = None
+    rps_per_server_core: float | None = None
+
+
+def summarize(name: str, lat: list[float], errors: int, seconds: float, statuses: dict[Any, int],
+              offered: float | None = None, tool: str = "python") -> RunResult:
+    a = np.sort(np.asarray(lat, dtype=np.float64)) * 1000 if lat else np.zeros(1)
+    pct = (lambda p: float(np.percentile(a, p)))  # noqa: E731
+    return RunResult(name, len(lat), errors, seconds, len(lat) / seconds if seconds else 0.0, pct(50), pct(90),
+                     pct(99), pct(99.9), float(a[-1]), offered, tool, {str(k): v for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0]))})
+
+
+async def closed_loop(url: str, payloads: list[bytes], connections: int, duration: float, warmup: float,
+                      name: str) -> RunResult:
+    u = urlsplit(url)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    lat: list[float] = []
+    statuses: dict[Any, int] = {}
+    errors = 0
+    t_start = time.perf_counter()
+    t_measure = t_start + warmup
+    t_end = t_measure + duration
+
+    async def client(k: int) -> None:
+        nonlocal errors
+        conn = await Conn.open(host, port)
+        i = k
+        try:
+            while True:
+                t0 = time.perf_counter()
+                if t0 >= t_end:
+                    return
+                status = await conn.send(payloads[i % len(payloads)])
+                t1 = time.perf_counter()
+                i += connections
+                if t0 >= t_measure:
+                    lat.append(t1 - t0)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status != 200:
+                        errors += 1
+        finally:
+            conn.close()
+
+    await asyncio.gather(*(client(k) for k in range(connections)))
+    return summarize(name, lat, errors, duration, statuses)
+
+
+async def open_loop(url: str, payloads: list[bytes], rate: float, duration: float, warmup: float,
+                    name: str, max_connections: int = 256) -> RunResult:
+    u = urlsplit(url)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    idle: list[Conn] = []
+    opened = 0
+    lat: list[float] = []
+    statuses: dict[Any, int] = {}
+    errors = 0
+    slots = asyncio.Semaphore(max_connections)
+    n_warm = int(rate * warmup)
+    n_total = n_warm + int(rate * duration)
+    tasks: list[asyncio.Task[None]] = []
+    finished: list[float] = []
+
+    async def one(i: int, intended: float) -> None:
+        nonlocal errors, opened
+        async with slots:
+            if idle:
+                conn = idle.pop()
+            else:
+                conn = await Conn.open(host, port)
+                opened += 1
+            try:
+                status = await conn.send(payloads[i % len(payloads)])
+            except (OSError, asyncio.IncompleteReadError) as e:
+                conn.close()
+                if i >= n_warm:
+                    errors += 1
+                    kind = type(e).__name__
+                    statuses[kind] = statuses.get(kind, 0) + 1
+                return
+            idle.append(conn)
+        done = time.perf_counter()
+        finished.append(done)
+        if i >= n_warm:
+            lat.append(done - intended)  # from the scheduled send time: no coordinated omission
+            statuses[status] = statuses.get(status, 0) + 1
+            if status != 200:
+                errors += 1
+
+    start = time.perf_counter() + 0.05
+    for i in range(n_total):
+        intended = start + i / rate
+        delay = intended - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, intended)))
+    await asyncio.gather(*tasks)
+    for c in idle:
+        c.close()
+    # achieved rate: measured requests over the time from their first scheduled send to the last answer
+    elapsed = max(finished, default=start) - (start + n_warm / rate)
+    return summarize(name, lat, errors, max(elapsed, duration), statuses, offered=rate)
+
+
+def wrk_closed(url: str, bodies: list[dict[str, Any]], connections: int, duration: float, path: str,
+               name: str) -> RunResult:
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk, or scripts/install-test-deps.sh)")
+    lua = ["local bodies = {"]
+    lua += ["  " + json.dumps(json.dumps(b)) + "," for b in bodies]
+    lua += ["}", "local i = 0", 'wrk.method = "POST"', 'wrk.headers["Content-Type"] = "application/json"',
+            "request = function()", "  i = i % #bodies + 1",
+            f'  return wrk.format(nil, "{path}", nil, bodies[i])', "end",
+            "done = function(summary, latency, requests)",
+            '  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"non2xx\\": %d, '
+            '\\"p50\\": %d, \\"p90\\": %d, \\"p99\\": %d, \\"p999\\": %d, \\"max\\": %d, \\"us\\": %d}\\n", '
+            "summary.requests, summary.errors.connect + summary.errors.read + summary.errors.write + "
+            "summary.errors.timeout, summary.errors.status, latency:percentile(50), latency:percentile(90), "
+            "latency:percentile(99), latency:percentile(99.9), latency.max, summary.duration))", "end"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write("\n".join(lua))
+    out = subprocess.run([exe, "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", f.name, url],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(f.name)
+    d = json.loads(next(line for line in out.splitlines() if line.startswith("JSON "))[5:])
+    secs = d["us"] / 1e6
+    return RunResult(name, d["requests"], d["errors"] + d["non2xx"], secs, d["requests"] / secs, d["p50"] / 1000,
+                     d["p90"] / 1000, d["p99"] / 1000, d["p999"] / 1000, d["max"] / 1000, None, "wrk")
+
+
+# -- the in-process reference ---------------------------------------------------------------------
+
+
+class Library:
+    """The exact work the route does, in this process, on the same index."""
+
+    def __init__(self, index: Path) -> None:
+        import heron
+
+        self.index = heron.Index.open(index)
+
+    def run(self, body: dict[str, Any]) -> float:
+        """Seconds for one request's search + snippets (request parsing not timed)."""
+        import datetime as dt
+
+        from heron.service import schemas
+        from heron.service.searching import StageTimer, run_queries
+
+        req = schemas.SearchRequest.model_validate(body)
+        opts = req.to_options(dt.datetime.now(dt.UTC))
+        t0 = time.perf_counter()
+        run_queries(self.index.searcher(), req.queries, opts, StageTimer())
+        return time.perf_counter() - t0
+
+    def close(self) -> None:
+        self.index.close()
+
+
+async def interleaved(url: str, payloads: list[bytes], bodies: list[dict[str, Any]], lib: Library,
+                      repeat: int) -> tuple[list[float], list[float]]:
+    """Each query over HTTP (one keep-alive connection, sequential), then in process, alternately,
+    so that both see the same machine load; (http seconds, library seconds)."""
+    u = urlsplit(url)
+    conn = await Conn.open(u.hostname or "127.0.0.1", u.port or 80)
+    http, local = [], []
+    try:
+        for _ in range(repeat):
+            for p, b in zip(payloads, bodies, strict=True):
+                t0 = time.perf_counter()
+                status = await conn.send(p)
+                http.append(time.perf_counter() - t0)
+                if status != 200:
+                    raise SystemExit(f"HTTP {status} during the overhead phase")
+                local.append(lib.run(b))
+    finally:
+        conn.close()
+    return http, local
+
+
+# -- report ---------------------------------------------------------------------------------------
+
+
+def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[RunResult]) -> str:
+    lines = [f"# heron load test — {meta['when']}", "",
+             f"Server: {meta['url']} ({meta['server']}); queries: {meta['queries']} ({meta['n_queries']}); "
+             f"client: {meta['tool']}; host: {meta['host']}.", "", meta["note"], ""]
+    if overhead:
+        lines += ["## Server overhead (sequential, one connection)", "",
+                  "| snippets | library p50 ms | HTTP p50 ms | overhead p50 ms | library p99 ms | HTTP p99 ms |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for o in overhead:
+            lines.append(f"| {o['snippets']} | {o['library_p50_ms']:.3f} | {o['http_p50_ms']:.3f} | "
+                         f"**{o['overhead_p50_ms']:.3f}** | {o['library_p99_ms']:.3f} | {o['http_p99_ms']:.3f} |")
+        lines.append("")
+    if runs:
+        lines += ["## Load", "", "| run | tool | offered rps | achieved rps | requests | errors | p50 ms | p90 ms | "
+                  "p99 ms | p99.9 ms | max ms | requests per server CPU-s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in runs:
+            offered = f"{r.offered_rps:.0f}" if r.offered_rps else "closed loop"
+            lines.append(f"| {r.name} | {r.tool} | {offered} | {r.rps:.0f} | {r.requests} | {r.errors} | "
+                         f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.p999_ms:.2f} | {r.max_ms:.2f} | "
+                         f"{'' if r.rps_per_server_core is None else f'{r.rps_per_server_core:.0f}'} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cpu(r: RunResult, served: Served | None, cpu0: float | None) -> None:
+    if served is None or cpu0 is None:
+        return
+    r.server_cpu_s = tree_cpu_seconds(served.proc.pid) - cpu0
+    # includes the warm-up requests' CPU: a slight underestimate of requests per CPU-second
+    r.rps_per_server_core = r.requests / r.server_cpu_s if r.server_cpu_s > 0 else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--url", help="a running server (else --index-path or --scifact starts one)")
+    ap.add_argument("--index-path", type=Path, help="index to serve (and to query in process for 'overhead')")
+    ap.add_argument("--scifact", action="store_true", help="SciFact from ../shared/data (index built on first use)")
+    ap.add_argument("--queries", type=Path, help="one query a line, or BEIR queries.jsonl[.gz]")
+    ap.add_argument("--index-name", default="bench")
+    ap.add_argument("--workers", type=int, default=1, help="heron serve --workers, when this script starts it")
+    ap.add_argument("--phase", action="append", choices=["overhead", "closed", "open"])
+    ap.add_argument("--snippets", choices=["on", "off", "both"], default="both")
+    ap.add_argument("--tool", choices=["python", "wrk"], default="python")
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument("--rate", type=float, default=500.0, help="open-loop offered rate (requests/s)")
+    ap.add_argument("--max-results", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3, help="overhead phase: passes over the queries")
+    ap.add_argument("--server-env", action="append", default=[], metavar="HERON_X=V",
+                    help="setting for the server this script starts, e.g. HERON_SEARCH_THREADS=false")
+    ap.add_argument("--api-key")
+    ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
+    a = ap.parse_args(argv)
+    phases = a.phase or ["overhead", "closed", "open"]
+
+    index = a.index_path
+    queries_file = a.queries
+    if a.scifact:
+        index = index or build_scifact_index()
+        queries_file = queries_file or SCIFACT / "queries.jsonl.gz"
+    if queries_file is None:
+        ap.error("give --queries (or --scifact)")
+    queries = load_queries(queries_file)
+    served = None
+    url = a.url
+    if url is None:
+        if index is None:
+            ap.error("give --url, --index-path or --scifact")
+        extra = dict(kv.split("=", 1) for kv in a.server_env)
+        served = start_server(index, a.workers, a.index_name, extra)
+        url = served.url
+    u = urlsplit(url)
+    host = u.netloc
+    modes = {"on": [True], "off": [False], "both": [False, True]}[a.snippets]
+
+    def bodies(snippets: bool) -> list[dict[str, Any]]:
+        extra = {} if snippets else {"snippets": False}
+        return [{"query": q, "max_results": a.max_results, "index": a.index_name, **extra} for q in queries]
+
+    overhead: list[dict[str, Any]] = []
+    runs: list[RunResult] = []
+    try:
+        for snippets in modes:
+            bs = bodies(snippets)
+            payloads = [request_bytes(host, "/search", b, a.api_key) for b in bs]
+            label = "snippets on" if snippets else "snippets off"
+            if "overhead" in phases:
+                if index is None:
+                    print("overhead phase skipped: needs --index-path (the in-process reference)", file=sys.stderr)
+                else:
+                    lib = Library(index)
+                    asyncio.run(interleaved(url, payloads, bs, lib, 1))  # warm both sides
+                    h, loc = asyncio.run(interleaved(url, payloads, bs, lib, a.repeat))
+                    lib.close()
+                    http, lib_ms = np.asarray(h) * 1000, np.asarray(loc) * 1000
+                    overhead.append({
+                        "snippets": label, "library_p50_ms": float(np.median(lib_ms)),
+                        "http_p50_ms": float(np.median(http)),
+                        "overhead_p50_ms": float(np.median(http) - np.median(lib_ms)),
+                        "library_p99_ms": float(np.percentile(lib_ms, 99)), "http_p99_ms": float(np.percentile(http, 99)),
+                        "samples": len(http),
+                    })
+                    print(json.dumps(overhead[-1]), file=sys.stderr)
+            if "closed" in phases:
+                cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
+                if a.tool == "wrk":
+                    r = wrk_closed(url + "/search", bs, a.connections, a.duration, "/search", f"closed, {label}")
+                else:
+                    r = asyncio.run(closed_loop(url, payloads, a.connections, a.duration, a.warmup,
+                                                f"closed, {label}, {a.connections} conns"))
+                _cpu(r, served, cpu0)
+                runs.append(r)
+                print(json.dumps(asdict(r)), file=sys.stderr)
+            if "open" in phases:
+                cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
+                r = asyncio.run(open_loop(url, payloads, a.rate, a.duration, a.warmup, f"open, {label}"))
+                _cpu(r, served, cpu0)
+                runs.append(r)
+                print(json.dumps(asdict(r)), file=sys.stderr)
+    finally:
+        if served is not None:
+            stop_server(served)
+    meta = {
+        "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "url": url,
+        "server": (f"started by this script: heron serve --workers {a.workers} {' '.join(a.server_env)}".strip()
+                   if served else "given"),
+        "queries": str(queries_file), "n_queries": len(queries), "tool": a.tool,
+        "host": f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "note": "Client and server share this machine (the load generator takes CPU from the server); "
+                "other work running at the same time lowers the figures.",
+    }
+    md = markdown(meta, overhead, runs)
+    print(md)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.with_suffix(".md").write_text(md)
+        a.out.with_suffix(".json").write_text(json.dumps(
+            {"meta": meta, "overhead": overhead, "runs": [asdict(r) for r in runs]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,83 @@
+"""Smoke test of ``benchmarks/loadtest.py`` against a live in-process server: every phase runs,
+counts requests and errors, and writes its report (short runs; the real measurement is a
+documented command, see the module docstring)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from heron.service import ServiceConfig, create_app
+
+from .live import LiveServer, require_tool, serve
+from .support import DOCS, SETTINGS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def loadtest() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("heron_loadtest", REPO / "benchmarks" / "loadtest.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["heron_loadtest"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import heron
+
+    path = tmp_path_factory.mktemp("lt") / "idx"
+    with heron.Index.create(path, SETTINGS) as idx, idx.writer() as w:
+        for d in DOCS:
+            w.add(d)
+    return path
+
+
+@pytest.fixture(scope="module")
+def live(index_path: Path) -> Iterator[LiveServer]:
+    cfg = ServiceConfig(warmup=False, access_log=False, indexes={"bench": str(index_path)},
+                        rate_limit_rps=1e6, rate_limit_burst=1_000_000)
+    with serve(create_app(cfg)) as s:
+        yield s
+
+
+def test_phases_and_report(loadtest: ModuleType, live: LiveServer, index_path: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "q.txt"
+    queries.write_text("grey heron\nbird migration\ncat\n")
+    out = tmp_path / "report"
+    rc = loadtest.main(["--url", live.url, "--index-path", str(index_path), "--queries", str(queries),
+                        "--duration", "0.5", "--warmup", "0.1", "--rate", "50", "--connections", "2",
+                        "--repeat", "2", "--out", str(out)])
+    assert rc == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert [o["snippets"] for o in report["overhead"]] == ["snippets off", "snippets on"]
+    for o in report["overhead"]:
+        assert o["samples"] == 6 and o["http_p50_ms"] > 0 and o["library_p50_ms"] > 0
+    runs = report["runs"]
+    assert len(runs) == 4 and all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
+    opened = [r for r in runs if r["offered_rps"]]
+    assert all(abs(r["requests"] - 25) <= 1 for r in opened)  # 50/s for 0.5 s, as scheduled
+    md = out.with_suffix(".md").read_text()
+    assert "Server overhead" in md and "| open, snippets on |" in md
+
+
+def test_errors_are_counted(loadtest: ModuleType, live: LiveServer) -> None:
+    bad = [loadtest.request_bytes("x", "/search", {"query": "heron", "max_results": 99}, None)]
+    r = asyncio.run(loadtest.closed_loop(live.url, bad, 1, 0.3, 0.0, "bad"))
+    assert r.requests > 0 and r.errors == r.requests and set(r.status_counts) == {"400"}
+
+
+def test_wrk_closed_loop(loadtest: ModuleType, live: LiveServer) -> None:
+    require_tool("wrk")
+    r = loadtest.wrk_closed(live.url + "/search", [{"query": "heron", "index": "bench"}], 2, 1, "/search", "wrk")
+    assert r.requests > 0 and r.errors == 0 and r.tool == "wrk" and r.p50_ms > 0
