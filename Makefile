@@ -20,20 +20,21 @@ demo: $(STAMP)
 	$(BIN)/heron index .demo-index --input data/demo/corpus.jsonl.gz --overwrite
 	$(BIN)/heron search .demo-index "$${Q:-how do birds navigate during migration}" -k 5
 	@echo ""
-	@echo "Serving the demo index at http://127.0.0.1:8000 (Perplexity-compatible POST /search; Ctrl-C stops). Try:"
+	@echo "Serving the demo index at http://127.0.0.1:8000 (Perplexity-compatible POST /search; Ctrl-C stops)."
+	@echo "Web UI: http://127.0.0.1:8000/ (status: /admin). Try:"
 	@echo "  curl -s http://127.0.0.1:8000/search -H 'content-type: application/json' \\"
 	@echo "       -d '{\"query\": \"how do birds navigate during migration\", \"max_results\": 3}'"
 	@echo ""
 	$(BIN)/heron serve --index demo=.demo-index --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
