@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import heron
+from heron import kernels
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -22,6 +23,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get("HERON_REQUIRE_DATA") == "1":
         pytest.fail(f"HERON_REQUIRE_DATA=1 but shared data is missing at {SHARED_DATA}")
     pytest.skip(f"needs shared data at {SHARED_DATA}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_kernels() -> None:
+    """Compile every numba kernel once before any test (or load it from numba's cache). On a fresh
+    checkout the first compile takes tens of seconds on 2 cores, which must not be charged to a
+    test that runs searches under a request deadline (the service warms up at start the same way)."""
+    kernels.warmup()
 
 
 @pytest.fixture(scope="session")

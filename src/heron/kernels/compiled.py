@@ -634,9 +634,19 @@ def warmup() -> None:
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
     prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
                     imp_norm, kn)
-    for mode in (0, 1, 2):
-        topk_terms(docs, sat, last, imp_off, imp_tf, imp_norm, ls, lb, 1, np.array([0, 1, -1]),
-                   np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
-                   np.zeros(3), np.zeros(3, dtype=np.uint8))
+    # numba compiles one specialisation per array *mutability* too: segments opened from disk hand
+    # the kernels read-only (memory-mapped) block metadata and packed postings, in-memory ones
+    # writable arrays; compile both so no first query pays for a compile
+    def ro(a):  # type: ignore[no-untyped-def]
+        a = a.copy()
+        a.flags.writeable = False
+        return a
+
+    for meta in ((last, imp_tf, imp_norm), (ro(last), ro(imp_tf), ro(imp_norm))):
+        for mode in (0, 1, 2):
+            topk_terms(docs, sat, meta[0], imp_off, meta[1], meta[2], ls, lb, 1, np.array([0, 1, -1]),
+                       np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
+                       np.zeros(3), np.zeros(3, dtype=np.uint8))
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
+    unpack_postings(ro(words), ro(dbits), ro(tbits), ls)
