@@ -1,4 +1,12 @@
-"""Stored documents: JSON records in zstd-compressed blocks of ``DOCS_PER_BLOCK``."""
+"""Stored documents: JSON records in zstd-compressed blocks of ``DOCS_PER_BLOCK``.
+
+Layout ``lines`` (written since 0.1.0's durability work): a block is its records joined by ``\n``
+(compact JSON never contains a raw newline), so a read decodes one record, not the whole block.
+Layout ``array`` (older files): a block is one JSON array; still readable.
+
+Readers keep an LRU of decompressed blocks bounded in bytes (``cache_bytes``), so hot documents
+cost a slice and one ``orjson.loads`` instead of a decompression.
+"""
 
 from __future__ import annotations
 
@@ -17,15 +25,22 @@ from heron.storage.directory import Directory
 
 DOCS_PER_BLOCK = 32
 KIND = "docstore"
+#: default bound on one reader's cache of decompressed blocks
+DEFAULT_CACHE_BYTES = 32 << 20
+
+
+def _compact(record: bytes) -> bytes:
+    """``record`` as one line (compact JSON has no raw newline; re-encode if a caller's has)."""
+    return record if b"\n" not in record else orjson.dumps(orjson.loads(record))
 
 
 def write_store(directory: Directory, name: str, records: Sequence[bytes]) -> int:
-    """``records`` are orjson-encoded documents in doc-id order."""
+    """``records`` are JSON-encoded documents in doc-id order."""
     cctx = zstandard.ZstdCompressor(level=3)
     chunks: list[bytes] = []
     offsets = [0]
     for i in range(0, len(records), DOCS_PER_BLOCK):
-        blob = b"[" + b",".join(records[i : i + DOCS_PER_BLOCK]) + b"]"
+        blob = b"\n".join(_compact(r) for r in records[i : i + DOCS_PER_BLOCK])
         c = cctx.compress(blob)
         chunks.append(c)
         offsets.append(offsets[-1] + len(c))
@@ -35,25 +50,28 @@ def write_store(directory: Directory, name: str, records: Sequence[bytes]) -> in
         name,
         KIND,
         {"data": data, "offsets": np.array(offsets, dtype=np.int64)},
-        {"docs": len(records), "docs_per_block": DOCS_PER_BLOCK},
+        {"docs": len(records), "docs_per_block": DOCS_PER_BLOCK, "layout": "lines"},
     )
 
 
 class StoreReader:
-    """Random access to stored documents, with a small cache of decoded blocks."""
+    """Random access to stored documents, with a byte-bounded cache of decompressed blocks."""
 
-    def __init__(self, directory: Directory, name: str) -> None:
+    def __init__(self, directory: Directory, name: str, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
         self._where = directory.describe(name)
         meta, arrays = read_container(directory, name, KIND)
         self.docs = int(meta["docs"])
         self._per = int(meta["docs_per_block"])
+        self._lines = meta.get("layout", "array") == "lines"
         self._data = arrays["data"]
         self._off = arrays["offsets"]
-        self._dctx = zstandard.ZstdDecompressor()
-        self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._cache: OrderedDict[int, list[bytes]] = OrderedDict()
+        self._cached_bytes = 0
+        self._cache_bytes = cache_bytes
         self._lock = threading.Lock()
 
-    def _block(self, b: int) -> list[dict[str, Any]]:
+    def _block(self, b: int) -> list[bytes]:
+        """The JSON records of block ``b``."""
         with self._lock:
             blk = self._cache.get(b)
             if blk is not None:
@@ -61,21 +79,34 @@ class StoreReader:
                 return blk
         raw = self._data[int(self._off[b]) : int(self._off[b + 1])].tobytes()
         try:
-            blk = list(orjson.loads(zstandard.ZstdDecompressor().decompress(raw)))
+            text = zstandard.ZstdDecompressor().decompress(raw)
+            blk = text.split(b"\n") if self._lines else [orjson.dumps(r) for r in orjson.loads(text)]
         except (zstandard.ZstdError, orjson.JSONDecodeError) as e:
             raise CorruptIndexError(self._where, f"stored block {b} unreadable ({e})") from None
+        size = sum(map(len, blk)) + len(blk)
         with self._lock:
-            self._cache[b] = blk
-            if len(self._cache) > 64:
-                self._cache.popitem(last=False)
+            if b not in self._cache:
+                self._cache[b] = blk
+                self._cached_bytes += size
+                while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
+                    _, old = self._cache.popitem(last=False)
+                    self._cached_bytes -= sum(map(len, old)) + len(old)
         return blk
 
     def get(self, doc: int) -> dict[str, Any]:
-        return self._block(doc // self._per)[doc % self._per]
+        blk = self._block(doc // self._per)
+        i = doc % self._per
+        if i >= len(blk):
+            raise CorruptIndexError(self._where, f"stored block {doc // self._per} lacks document {doc}")
+        try:
+            rec: dict[str, Any] = orjson.loads(blk[i])
+        except orjson.JSONDecodeError as e:
+            raise CorruptIndexError(self._where, f"stored document {doc} unreadable ({e})") from None
+        return rec
 
     def raw_records(self) -> list[bytes]:
-        """All records re-encoded (used by merges)."""
+        """All records, encoded (used by merges)."""
         out: list[bytes] = []
         for b in range(len(self._off) - 1):
-            out.extend(orjson.dumps(r) for r in self._block(b))
+            out.extend(self._block(b))
         return out
