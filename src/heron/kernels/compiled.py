@@ -13,12 +13,12 @@ _NEG_INF = -np.inf
 # -- top-k heap: min-heap on (score, -doc); the root is the worst kept hit -----------------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _worse(s1: float, d1: int, s2: float, d2: int) -> bool:
     return s1 < s2 or (s1 == s2 and d1 > d2)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> int:
     """Insert into a heap of capacity len(hs); returns the new size. Caller checks admission."""
     k = len(hs)
@@ -58,7 +58,7 @@ def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> i
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(hd[:size], kind="mergesort")  # doc ascending
     s = hs[:size][order]
@@ -70,14 +70,14 @@ def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray,
 # -- exhaustive: term-at-a-time accumulation in cursor order ------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0):  # type: ignore[no-untyped-def]
     acc = np.zeros(ndocs, dtype=np.float64)
     hit = np.zeros(ndocs, dtype=np.uint8)
     return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     docs, sat, start, end, weight, allowed, k, theta0, acc, hit
 ):
@@ -137,7 +137,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
 # -- MaxScore with block-max bounds (document-at-a-time) ----------------------------------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-untyped-def]
     """Exact max of the cursor's contribution over block ``b`` (max over its impact pairs)."""
     best = 0.0
@@ -149,7 +149,7 @@ def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-unt
     return best * (1.0 + 1e-6) + 1e-12
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, kn):  # type: ignore[no-untyped-def]
     n = len(bstart)
     out = np.zeros(n, dtype=np.float64)
@@ -163,7 +163,7 @@ def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, 
     return out
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _seek(docs, q, lo_block_start, e, d):  # type: ignore[no-untyped-def]
     """First posting index in [max(q, lo_block_start), e) with doc >= d (binary search)."""
     lo = q if q > lo_block_start else lo_block_start
@@ -188,7 +188,7 @@ AUTO_SMALL_SEGMENT = 16384
 AUTO_TAAT_POSTINGS = 16384
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
     docs, sat, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, allowed, k,
     theta0,
@@ -331,7 +331,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     return _heap_sorted(hs, hd, size)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn):  # type: ignore[no-untyped-def]
     """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
     upper bound (ties by input index). Pairs with ord < 0 or no postings are dropped.
@@ -382,7 +382,7 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
     return idx[:m].copy(), st[:m].copy(), en[:m].copy(), bs[:m].copy(), ub[:m].copy(), w, f
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def topk_terms(  # type: ignore[no-untyped-def]
     docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
     kn, allowed, k, theta0, mode, acc, hit,
@@ -410,7 +410,7 @@ def topk_terms(  # type: ignore[no-untyped-def]
 # -- index building helpers ---------------------------------------------------------------
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def block_metadata(docs, tfs, list_start, norms_per_posting):  # type: ignore[no-untyped-def]
     """Blocks of BLOCK postings per list: last doc and the block's *impacts* — the Pareto
     frontier of (tf, norm) pairs (no other posting has both a higher tf and a lower norm),
@@ -463,7 +463,7 @@ def block_metadata(docs, tfs, list_start, norms_per_posting):  # type: ignore[no
 # -- postings compression: per block of BLOCK postings, doc gaps and tf-1 bit-packed ----------
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True, inline="always")
 def _bits(v):  # type: ignore[no-untyped-def]
     n = 0
     while v > 0:
@@ -472,7 +472,7 @@ def _bits(v):  # type: ignore[no-untyped-def]
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pack_postings(docs, tfs, list_start):  # type: ignore[no-untyped-def]
     """Bit-pack list-major postings. Per block (BLOCK postings of one list): ``dbits`` and
     ``tbits`` widths, then ``count`` values ``doc - prev - 1`` (prev = previous doc of the list,
@@ -536,7 +536,7 @@ def pack_postings(docs, tfs, list_start):  # type: ignore[no-untyped-def]
     return words[:w].copy(), dbits, tbits
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def unpack_postings(words, dbits, tbits, list_start):  # type: ignore[no-untyped-def]
     """Inverse of ``pack_postings``: (docs uint32, tfs uint16)."""
     nlists = len(list_start) - 1
@@ -575,7 +575,7 @@ def unpack_postings(words, dbits, tbits, list_start):  # type: ignore[no-untyped
     return docs, tfs
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[no-untyped-def]
     n = len(base)
     out = base.copy()
@@ -599,7 +599,7 @@ def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[n
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def posting_saturation(docs, tfs, list_start, n_fields, knd):  # type: ignore[no-untyped-def]
     """Per posting, BM25's saturation ``tf / (tf + k1 * (1 - b + b * dl / avgdl))`` as float32
     (the per-document denominator part comes from ``knd[field, doc]``)."""
