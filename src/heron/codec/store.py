@@ -65,7 +65,8 @@ class StoreReader:
         self._lines = meta.get("layout", "array") == "lines"
         self._data = arrays["data"]
         self._off = arrays["offsets"]
-        self._cache: OrderedDict[int, list[bytes]] = OrderedDict()
+        #: block -> (its records, their size in bytes)
+        self._cache: OrderedDict[int, tuple[list[bytes], int]] = OrderedDict()
         self._cached_bytes = 0
         self._cache_bytes = cache_bytes
         self._lock = threading.Lock()
@@ -73,24 +74,22 @@ class StoreReader:
     def _block(self, b: int) -> list[bytes]:
         """The JSON records of block ``b``."""
         with self._lock:
-            blk = self._cache.get(b)
-            if blk is not None:
+            hit = self._cache.get(b)
+            if hit is not None:
                 self._cache.move_to_end(b)
-                return blk
+                return hit[0]
         raw = self._data[int(self._off[b]) : int(self._off[b + 1])].tobytes()
         try:
             text = zstandard.ZstdDecompressor().decompress(raw)
             blk = text.split(b"\n") if self._lines else [orjson.dumps(r) for r in orjson.loads(text)]
         except (zstandard.ZstdError, orjson.JSONDecodeError) as e:
             raise CorruptIndexError(self._where, f"stored block {b} unreadable ({e})") from None
-        size = sum(map(len, blk)) + len(blk)
         with self._lock:
             if b not in self._cache:
-                self._cache[b] = blk
-                self._cached_bytes += size
+                self._cache[b] = (blk, len(text))
+                self._cached_bytes += len(text)
                 while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
-                    _, old = self._cache.popitem(last=False)
-                    self._cached_bytes -= sum(map(len, old)) + len(old)
+                    self._cached_bytes -= self._cache.popitem(last=False)[1][1]
         return blk
 
     def get(self, doc: int) -> dict[str, Any]:

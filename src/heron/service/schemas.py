@@ -268,13 +268,8 @@ def validation_message(e: ValidationError) -> tuple[str, str | None]:
 
 def parse_search_request(body: bytes) -> SearchRequest:
     """Parse and validate a search body (400 ApiError naming the field otherwise)."""
-    if not body.strip():
-        raise ApiError(400, "request body is empty: send a JSON object with at least 'query'")
-    try:
-        return SearchRequest.model_validate_json(body)
-    except ValidationError as e:
-        msg, param = validation_message(e)
-        raise ApiError(400, msg, param=param) from None
+    req: SearchRequest = parse_model(SearchRequest, body, "send a JSON object with at least 'query'")
+    return req
 
 
 # -- responses --------------------------------------------------------------------------------
@@ -375,9 +370,10 @@ class CreateIndexRequest(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
-def parse_model(model: type[BaseModel], body: bytes) -> Any:
+def parse_model(model: type[BaseModel], body: bytes, hint: str = "send a JSON object") -> Any:
+    """Parse and validate ``body`` as ``model`` (400 ApiError naming the field otherwise)."""
     if not body.strip():
-        raise ApiError(400, "request body is empty: send a JSON object")
+        raise ApiError(400, f"request body is empty: {hint}")
     try:
         return model.model_validate_json(body)
     except ValidationError as e:

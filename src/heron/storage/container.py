@@ -87,31 +87,21 @@ def write_container(
 
 def verify_container(directory: Directory, name: str) -> str:
     """Verify any container file (magic, version, lengths, checksum, header); returns its kind."""
-    where = directory.describe(name)
-    try:
-        buf = directory.open_input(name)
-    except FileNotFoundError:
-        raise CorruptIndexError(where, "file is missing") from None
-    n = len(buf)
-    if n < 16 + _FOOTER.size or bytes(buf[:8]) != MAGIC:
-        raise CorruptIndexError(where, "not a heron index file (bad magic or truncated)")
-    _version, hlen = struct.unpack_from("<II", buf, 8)
-    if 16 + hlen <= n - _FOOTER.size:
-        try:
-            kind = orjson.loads(bytes(buf[16 : 16 + hlen])).get("kind")
-        except (orjson.JSONDecodeError, AttributeError):
-            kind = None
-        if isinstance(kind, str):
-            read_container(directory, name, kind)
-            return kind
-    read_container(directory, name, "?")  # raises the precise problem
-    raise CorruptIndexError(where, "unreadable header")
+    return _read(directory, name, None, True)[0]
 
 
 def read_container(
     directory: Directory, name: str, kind: str, verify: bool = True
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Open ``name``, check it is a ``kind`` file, verify its checksum, return (meta, arrays)."""
+    _, meta, arrays = _read(directory, name, kind, verify)
+    return meta, arrays
+
+
+def _read(
+    directory: Directory, name: str, kind: str | None, verify: bool
+) -> tuple[str, dict[str, Any], dict[str, np.ndarray]]:
+    """(kind, meta, arrays) of ``name``; ``kind=None`` accepts any kind."""
     where = directory.describe(name)
     try:
         buf = directory.open_input(name)
@@ -135,8 +125,11 @@ def read_container(
         header = orjson.loads(bytes(buf[16 : 16 + hlen]))
     except orjson.JSONDecodeError as e:
         raise CorruptIndexError(where, f"unreadable header ({e})") from None
-    if header.get("kind") != kind:
-        raise CorruptIndexError(where, f"expected a {kind!r} file, found {header.get('kind')!r}")
+    found = header.get("kind") if isinstance(header, dict) else None
+    if not isinstance(found, str):
+        raise CorruptIndexError(where, "unreadable header")
+    if kind is not None and found != kind:
+        raise CorruptIndexError(where, f"expected a {kind!r} file, found {found!r}")
     data_start = _align(16 + hlen)
     arrays: dict[str, np.ndarray] = {}
     for key, (dt, shape, off) in header["arrays"].items():
@@ -146,7 +139,7 @@ def read_container(
         if start + count * dtype.itemsize > n - _FOOTER.size:
             raise CorruptIndexError(where, f"array {key!r} runs past the end of the file")
         arrays[key] = np.frombuffer(buf, dtype=dtype, count=count, offset=start).reshape(shape)
-    return dict(header["meta"]), arrays
+    return found, dict(header["meta"]), arrays
 
 
 def _align(x: int) -> int:
