@@ -9,8 +9,10 @@
 4. query latency (SciFact test queries, top-10) idle vs under the single-document load → p99
    ratio.
 
-Everything runs in one process (the service's shape: writer and searchers share a process).
-Usage: ``python benchmarks/durability_bench.py [--data ../shared/data/beir/scifact] [--json out]``
+Searches and the client threads run in this process. The writer runs either in its own process
+(``--writer process``, the service's default: ``Index.process_writer``) or in this one
+(``--writer thread``: ``Index.writer``, so analysis competes with searches for the GIL).
+Usage: ``python benchmarks/durability_bench.py [--writer process|thread|both] [--data ...] [--json out]``
 """
 
 from __future__ import annotations
@@ -43,11 +45,17 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] if xs else float("nan")
 
 
-def bulk(root: Path, docs: list[dict[str, Any]], copies: int) -> dict[str, Any]:
+def open_writer(idx: Any, mode: str, **options: Any) -> Any:
+    if mode == "process":
+        return idx.process_writer(durability="request", **options)
+    return idx.writer(durability="request", **options)
+
+
+def bulk(root: Path, docs: list[dict[str, Any]], copies: int, mode: str) -> dict[str, Any]:
     import heron
 
-    idx = heron.Index.create(root / "bulk")
-    w = idx.writer(durability="request", parallel_min_docs=256)  # as the service runs it
+    idx = heron.Index.create(root / f"bulk-{mode}")
+    w = open_writer(idx, mode, parallel_min_docs=256)  # as the service runs it
     n = 0
     t0 = time.perf_counter()
     for c in range(copies):
@@ -62,15 +70,17 @@ def bulk(root: Path, docs: list[dict[str, Any]], copies: int) -> dict[str, Any]:
 
 
 def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], seconds: float,
-               refresh_s: float) -> dict[str, Any]:
+               refresh_s: float, mode: str) -> dict[str, Any]:
     import heron
 
-    idx = heron.Index.create(root / "live")
+    idx = heron.Index.create(root / f"live-{mode}")
     with idx.writer() as w0:  # a serving index to query: the SciFact corpus
         w0.add_many(docs)
-    w = idx.writer(durability="request", refresh_interval_s=refresh_s)
+    w = open_writer(idx, mode, refresh_interval_s=refresh_s)
     idx.refresh()
     qs = queries[:300]
+
+    segs: list[int] = []
 
     def query_latencies(duration: float) -> list[float]:
         out = []
@@ -80,12 +90,15 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
             t = time.perf_counter()
             idx.search(qs[i % len(qs)], k=10)
             out.append(time.perf_counter() - t)
+            if i % 50 == 0:
+                segs.append(len(idx.searcher().segments))
             i += 1
         return out
 
     for q in qs:  # warm (kernels, caches)
         idx.search(q, k=10)
     idle = query_latencies(seconds / 2)
+    segs.clear()
     stop = threading.Event()
     ops = [0] * 8
 
@@ -140,6 +153,7 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
         "query_idle_p50_ms": 1000 * pct(idle, 50), "query_idle_p99_ms": 1000 * pct(idle, 99),
         "query_loaded_p50_ms": 1000 * pct(loaded, 50), "query_loaded_p99_ms": 1000 * pct(loaded, 99),
         "query_p99_ratio": pct(loaded, 99) / pct(idle, 99), "queries_idle": len(idle), "queries_loaded": len(loaded),
+        "segments_under_ingest_mean": sum(segs) / max(1, len(segs)), "segments_under_ingest_max": max(segs, default=0),
     }
 
 
@@ -150,6 +164,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0, help="length of the concurrent phase")
     ap.add_argument("--refresh-s", type=float, default=None, help="refresh interval (default: the writer's)")
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--writer", choices=("process", "thread", "both"), default="both",
+                    help="where the writer runs (default: both, one after the other)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     import heron
@@ -159,19 +175,26 @@ def main() -> None:
     kernels.warmup()
     docs, queries = load(a.data)
     refresh = a.refresh_s or DEFAULT_REFRESH_INTERVAL_S
+    modes = ("process", "thread") if a.writer == "both" else (a.writer,)
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "heron": heron.__version__}
     with tempfile.TemporaryDirectory(dir=a.workdir) as tmp:
-        b = bulk(Path(tmp), docs, a.copies)
-        print(f"bulk (request durability, 1,000-doc batches): {b['docs']:,} docs, {b['docs_per_s']:,.0f} docs/s "
-              f"acknowledged ({b['with_final_commit_docs_per_s']:,.0f} docs/s including the final commit)", flush=True)
-        c = concurrent(Path(tmp), docs, queries, a.seconds, refresh)
-    print(f"single-doc writes, 8 clients (group commit): {c['single_doc_ops_per_s_no_queries']:,.0f} ops/s alone, "
-          f"{c['single_doc_ops_per_s']:,.0f} ops/s while one thread searches back to back")
-    print(f"refresh-to-visible under that load (refresh every {refresh:g} s): p50 {c['visible_p50_s']:.3f} s, "
-          f"p99 {c['visible_p99_s']:.3f} s (n={c['visible_samples']})")
-    print(f"query p99 idle {c['query_idle_p99_ms']:.2f} ms, under ingest {c['query_loaded_p99_ms']:.2f} ms "
-          f"(ratio {c['query_p99_ratio']:.2f}); p50 {c['query_idle_p50_ms']:.2f} / {c['query_loaded_p50_ms']:.2f} ms")
-    out = {"bulk": b, "concurrent": c, "cpus": os.cpu_count(), "python": sys.version.split()[0],
-           "heron": heron.__version__}
+        for mode in modes:
+            print(f"== writer in {'its own process' if mode == 'process' else 'this process (a thread)'}",
+                  flush=True)
+            b = bulk(Path(tmp), docs, a.copies, mode)
+            print(f"bulk (request durability, 1,000-doc batches): {b['docs']:,} docs, {b['docs_per_s']:,.0f} docs/s "
+                  f"acknowledged ({b['with_final_commit_docs_per_s']:,.0f} docs/s including the final commit)",
+                  flush=True)
+            c = concurrent(Path(tmp), docs, queries, a.seconds, refresh, mode)
+            print(f"single-doc writes, 8 clients (group commit): {c['single_doc_ops_per_s_no_queries']:,.0f} ops/s "
+                  f"alone, {c['single_doc_ops_per_s']:,.0f} ops/s while one thread searches back to back")
+            print(f"refresh-to-visible under that load (refresh every {refresh:g} s): p50 {c['visible_p50_s']:.3f} s,"
+                  f" p99 {c['visible_p99_s']:.3f} s (n={c['visible_samples']})")
+            print(f"query p99 idle {c['query_idle_p99_ms']:.2f} ms, under ingest {c['query_loaded_p99_ms']:.2f} ms "
+                  f"(ratio {c['query_p99_ratio']:.2f}); p50 {c['query_idle_p50_ms']:.2f} / "
+                  f"{c['query_loaded_p50_ms']:.2f} ms; segments searched under ingest: mean "
+                  f"{c['segments_under_ingest_mean']:.1f}, max {c['segments_under_ingest_max']}", flush=True)
+            out[mode] = {"bulk": b, "concurrent": c}
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
 

@@ -11,6 +11,7 @@ import pytest
 
 import heron
 from heron import kernels
+from heron.index.process_writer import prestart
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -31,6 +32,7 @@ def _compiled_kernels() -> None:
     checkout the first compile takes tens of seconds on 2 cores, which must not be charged to a
     test that runs searches under a request deadline (the service warms up at start the same way)."""
     kernels.warmup()
+    prestart()  # the forkserver that indexer processes (service writers) fork from, warm
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ import os
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heron.config import IndexSettings
-from heron.errors import IndexExistsError, IndexNotFoundError, LockError
+from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError, LockError
 from heron.index.manifest import MANIFEST, Manifest
 from heron.index.reader import IndexReader, Searcher
 from heron.index.writer import IndexWriter
@@ -20,6 +20,9 @@ from heron.search.results import Hit
 from heron.storage.directory import Directory
 from heron.storage.fs import FsDirectory
 from heron.storage.memory import MemoryDirectory
+
+if TYPE_CHECKING:
+    from heron.index.process_writer import ProcessWriter
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,7 @@ class Index:
         self.directory = directory
         self._reader = IndexReader(directory)
         self.settings = Manifest.read(directory).settings
-        self._writer: weakref.ReferenceType[IndexWriter] | None = None
+        self._writer: weakref.ReferenceType[IndexWriter | ProcessWriter] | None = None
         #: ``stats()`` of the last snapshot inspected: (its manifest, the stats)
         self._stats_cache: tuple[Manifest, IndexStats] | None = None
 
@@ -108,12 +111,33 @@ class Index:
         self._writer = weakref.ref(w)
         return w
 
+    def process_writer(self, durability: str = "request", **options: Any) -> ProcessWriter:
+        """A live writer (``durability`` ``"request"`` or ``"async"``) that analyses, logs and
+        builds segments in a child process, so writes do not slow this process's searches (the
+        GIL). Same options and promises as a live :meth:`writer`; searches here see its writes
+        within ``refresh_interval_s``. On-disk indexes only."""
+        from heron.index.process_writer import ProcessWriter
+
+        path = getattr(self.directory, "path", None)
+        if path is None:
+            raise ConfigError("a process writer needs an on-disk index (this one is in memory); use writer()")
+
+        def install(manifest: Manifest, lives: list[Any]) -> None:
+            self._reader.install(self._reader.open_state(manifest, lives))
+
+        w = ProcessWriter(path, on_state=install, durability=durability, **options)
+        self._writer = weakref.ref(w)
+        return w
+
     def refresh(self) -> None:
         """Make the latest writes visible to new searches: a live writer's buffered writes
         (near-real-time), else the latest commit."""
         w = self._writer() if self._writer is not None else None
         if w is not None and w.live and not w.closed:
-            self._reader.install(w.refresh())
+            if isinstance(w, IndexWriter):
+                self._reader.install(w.refresh())
+            else:  # a process writer installs the state it publishes before refresh() returns
+                w.refresh()
         else:
             self._reader.reload()
 

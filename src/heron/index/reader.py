@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,6 +214,27 @@ class IndexReader:
         """Serve ``searcher`` (a writer's near-real-time snapshot) to new searches."""
         with self._lock:
             self._searcher = searcher
+
+    def open_state(self, manifest: Manifest, lives: Sequence[np.ndarray | None]) -> Searcher:
+        """A searcher over ``manifest``'s segments with the given live-doc masks (``None``: read
+        the segment's committed deletes) — the near-real-time state another process's writer
+        published. Segment readers are shared with :meth:`reload`. Raises ``CorruptIndexError``
+        ("file is missing") when a segment was merged away meanwhile: wait for the next state."""
+        with self._lock:
+            stored = manifest.settings.store_documents
+            views = []
+            readers = dict(self._readers)
+            for m, live in zip(manifest.segments, lives, strict=True):
+                r = readers.get(m.name) or SegmentReader(self._dir, m.name, stored)
+                readers[m.name] = r
+                if live is None and m.del_file:
+                    live = self._lives.get(m.del_file)
+                    if live is None:
+                        live = read_live_docs(self._dir, m.del_file, m.doc_count)
+                views.append(SegmentView(m, r, live))
+            keep = {m.name for m in manifest.segments}
+            self._readers = {n: r for n, r in readers.items() if n in keep}
+            return Searcher(manifest, views)
 
     def reload(self) -> Searcher:
         """Open a searcher on the current manifest (cheap when nothing changed).

@@ -13,8 +13,10 @@ replaces it (delete + add). ``durability`` decides when a write is acknowledged:
   ``refresh()`` makes buffered writes searchable without a commit (near-real-time: the
   buffer is flushed to a segment that is not yet in the manifest, and a searcher over the
   committed segments + these + in-memory deletes is handed out); a background thread does
-  that every ``refresh_interval_s`` and commits when ``commit_interval_s`` passed or
-  ``commit_bytes`` of log accumulated. A commit trims the log. An exception inside the
+  that every ``refresh_interval_s`` and commits when ``commit_interval_s`` passed,
+  ``commit_bytes`` of log accumulated or ``max_nrt_segments`` refresh segments exist (each
+  segment costs every search a little; commits let background merges fold them). A commit
+  trims the log. An exception inside the
   ``with`` block closes the writer without discarding acknowledged writes.
   With ``parallel_min_docs`` set, ``add_many`` batches at least that big are acknowledged once
   logged and analysed into their own segment by ``build_workers`` spawned worker processes
@@ -78,6 +80,7 @@ class IndexWriter:
         on_refresh: Callable[[Searcher], None] | None = None,
         parallel_min_docs: int | None = None,
         build_workers: int = 0,
+        max_nrt_segments: int = 4,
     ):
         if durability not in WRITE_MODES:
             raise ConfigError(f"durability must be one of {list(WRITE_MODES)}, got {durability!r}")
@@ -112,6 +115,9 @@ class IndexWriter:
         self._commit_bytes = commit_bytes
         self._max_pending_docs = max_pending_docs
         self._max_segments = max_segments
+        if max_nrt_segments < 1:
+            raise ConfigError(f"max_nrt_segments must be >= 1, got {max_nrt_segments}")
+        self._max_nrt_segments = max_nrt_segments
         # parallel bulk builds (live writers on disk): batch sequence number -> segment name
         self._inflight: dict[int, str] = {}
         self._touch: dict[str, int] = {}  # id -> seq of its last inline op while builds are in flight
@@ -509,9 +515,15 @@ class IndexWriter:
                 due = True
             if self._max_pending_docs is not None and self._pending_docs * 2 >= self._max_pending_docs:
                 due = True
+            if self.live and self._uncommitted_segments() >= self._max_nrt_segments:
+                due = True  # each segment costs every search a little: commit, so merges can fold them
             if due:
                 self.commit()
             return due
+
+    def _uncommitted_segments(self) -> int:
+        committed = {m.name for m in self._manifest.segments}
+        return sum(1 for m in self._segments if m.name not in committed)
 
     # -- near-real-time -------------------------------------------------------------------------
     def refresh(self) -> Searcher:

@@ -13,6 +13,7 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     durability = "request"           # request: fsync the write-ahead log before answering; async
     wal_sync_interval_ms = 200.0     # async durability: log fsync period (the power-loss window)
     commit_interval_s = 10.0         # commit (segments + manifest, log trimmed) period
+    writer_process = true            # index in a child process so writes don't slow searches (on-disk indexes)
     max_pending_docs = 1000000       # uncommitted documents per index before writes get 429
     max_segments = 500               # segments per index (merge backlog) before writes get 503
     snapshot_repo = ""               # /v1/snapshots repository: a directory or s3://bucket/prefix
@@ -117,6 +118,7 @@ class ServiceConfig:
     durability: str = "request"
     wal_sync_interval_ms: float = 200.0
     commit_interval_s: float = 10.0
+    writer_process: bool = True
     max_pending_docs: int = 1_000_000
     max_segments: int = 500
     snapshot_repo: str | None = None
@@ -168,7 +170,7 @@ class ServiceConfig:
         return {"durability": self.durability, "sync_interval_ms": self.wal_sync_interval_ms,
                 "refresh_interval_s": self.refresh_interval_s, "commit_interval_s": self.commit_interval_s,
                 "max_pending_docs": self.max_pending_docs, "max_segments": self.max_segments,
-                "parallel_min_docs": 256}  # big bulk bodies are analysed in worker processes
+                "parallel_min_docs": 256, "process": self.writer_process}  # big bulk bodies are analysed in worker processes
 
     @property
     def open_access(self) -> bool:

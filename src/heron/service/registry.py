@@ -24,12 +24,15 @@ from typing import Any, TypeVar
 from heron.api import Index
 from heron.config import IndexSettings
 from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError
+from heron.index.process_writer import ProcessWriter
 from heron.index.writer import IndexWriter
 from heron.service.aliases import ALIASES_FILE, AliasStore
 from heron.service.config import check_index_name
 
 log = logging.getLogger("heron.service")
 T = TypeVar("T")
+#: an index's live writer: in a child process (on-disk indexes, ``writer_process``) or in this one
+LiveWriter = IndexWriter | ProcessWriter
 
 
 @dataclass(eq=False)
@@ -43,7 +46,7 @@ class IndexHandle:
     owned: bool = False
     #: options of the live writer (durability, refresh/commit intervals, budgets)
     writer_options: dict[str, Any] = field(default_factory=dict)
-    _writer: IndexWriter | None = None
+    _writer: LiveWriter | None = None
     _inflight: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,12 +56,16 @@ class IndexHandle:
         w = self._writer
         return w.pending_docs if w is not None and not w.closed else 0
 
-    def write(self, fn: Callable[[IndexWriter], T]) -> T:
+    def write(self, fn: Callable[[LiveWriter], T]) -> T:
         """Run ``fn`` with the index's live writer (opened on demand). Returns after the write is
         in the log; the handle lock is not held meanwhile, so concurrent writes share fsyncs."""
         with self._lock:
             if self._writer is None or self._writer.closed:
-                self._writer = self.index.writer(**{"durability": "request", **self.writer_options})
+                opts = {"durability": "request", **self.writer_options}
+                if opts.pop("process", False) and getattr(self.index.directory, "path", None) is not None:
+                    self._writer = self.index.process_writer(**opts)
+                else:
+                    self._writer = self.index.writer(**opts)
             w = self._writer
             self._inflight += 1
         try:

@@ -44,6 +44,10 @@ class ServiceState:
 
             kernels.warmup()
             log.info("kernels warmed up (backend: %s)", kernels.backend())
+        if self.config.writer_process:  # indexer processes fork from a warm server: start it now
+            from heron.index.process_writer import prestart
+
+            prestart()
         if self.config.open_access:
             log.warning("no API keys configured: the service is open to anyone who can reach it")
         self._refresher = RefreshThread(self.registry, self.config.refresh_interval_s)

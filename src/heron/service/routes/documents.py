@@ -17,11 +17,10 @@ from fastapi import APIRouter, Request, Response
 
 from heron.document import Document, make_document
 from heron.errors import DocumentError
-from heron.index.writer import IndexWriter
 from heron.service import schemas
 from heron.service.deps import SearchScope, State, WriteScope, run_blocking, run_with_deadline
 from heron.service.errors import ApiError
-from heron.service.registry import IndexHandle
+from heron.service.registry import IndexHandle, LiveWriter
 from heron.service.responses import JsonResponse
 
 router = APIRouter(prefix="/v1/indexes/{name}/documents", tags=["documents"])
@@ -64,7 +63,7 @@ class _Batch:
             self.errors.append({"line": self.line, "message": message})
 
 
-def _add_all(w: IndexWriter, docs: list[Document]) -> None:
+def _add_all(w: LiveWriter, docs: list[Document]) -> None:
     w.add_many(docs)
 
 

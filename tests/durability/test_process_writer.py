@@ -1,0 +1,151 @@
+"""The indexer-process writer (``Index.process_writer``): same results and promises as an
+in-process live writer, typed errors across the process boundary, and a killed indexer loses no
+acknowledged write."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+import heron
+from heron.errors import ConfigError, DocumentError, LockError, StorageError, WriteRejectedError
+from heron.index.process_writer import ProcessWriter
+
+WORDS = ["heron", "egret", "ibis", "stork", "crane", "bittern", "spoonbill", "pelican", "cormorant", "gannet"]
+
+
+def _ops(seed: int, n: int) -> list[tuple[str, object]]:
+    rng = random.Random(seed)
+    ops: list[tuple[str, object]] = []
+    for i in range(n):
+        r = rng.random()
+        doc_id = f"d{rng.randrange(60)}"
+        if r < 0.08:
+            ops.append(("delete", doc_id))
+        elif r < 0.12:
+            ops.append(("commit", None))
+        elif r < 0.15:
+            ops.append(("bulk", [{"id": f"b{i}-{j}", "text": " ".join(rng.choices(WORDS, k=6))} for j in range(20)]))
+        else:
+            ops.append(("add", {"id": doc_id, "title": rng.choice(WORDS),
+                                "text": " ".join(rng.choices(WORDS, k=rng.randrange(1, 12)))}))
+    return ops
+
+
+def _apply(w: heron.IndexWriter | ProcessWriter, ops: list[tuple[str, object]]) -> None:
+    for kind, arg in ops:
+        if kind == "delete":
+            w.delete(str(arg))
+        elif kind == "commit":
+            w.commit()
+        elif kind == "bulk":
+            assert isinstance(arg, list)
+            w.add_many(arg)
+        else:
+            assert isinstance(arg, dict)
+            w.add(arg)
+
+
+QUERIES = [*WORDS, "heron egret", "ibis stork"]
+
+
+def _matches(idx: heron.Index) -> list[set[str]]:
+    """Every document each query matches (scores depend on when merges dropped deleted docs)."""
+    return [{h.id for h in idx.search(q, k=1000)} for q in QUERIES]
+
+
+def _results(idx: heron.Index) -> list[list[tuple[str, float]]]:
+    return [[(h.id, round(h.score, 5)) for h in idx.search(q, k=20)] for q in QUERIES]
+
+
+def test_same_results_as_an_in_process_writer(tmp_path: Path) -> None:
+    ops = _ops(7, 400)
+    a, b = heron.Index.create(tmp_path / "thread"), heron.Index.create(tmp_path / "process")
+    wa = a.writer(durability="request", refresh_interval_s=None)
+    wb = b.process_writer(refresh_interval_s=None)
+    try:
+        _apply(wa, ops)
+        _apply(wb, ops)
+        a.refresh()
+        b.refresh()  # near-real-time, uncommitted: the state the child published
+        assert b.searcher().doc_count() == a.searcher().doc_count() > 0
+        assert _matches(b) == _matches(a)
+        assert wb.pending_docs == wa.pending_docs
+        wa.force_merge(1)  # no deleted documents left in the statistics: scores must agree exactly
+        wb.force_merge(1)
+        assert wb.committed
+        a.refresh()
+        b.refresh()
+        assert _results(b) == _results(a)
+    finally:
+        wa.close()
+        wb.close()
+    a.refresh()
+    b.refresh()  # the writer is gone: the last commit, read from disk
+    assert _results(b) == _results(a) and len(b.searcher().segments) == 1
+
+
+def test_writes_become_visible_without_refresh_calls(tmp_path: Path) -> None:
+    idx = heron.Index.create(tmp_path / "i")
+    with idx.process_writer(refresh_interval_s=0.1) as w:
+        t0 = time.monotonic()
+        w.add({"id": "k", "text": "kingfisher"})
+        while not idx.search("kingfisher") and time.monotonic() - t0 < 5:
+            time.sleep(0.01)
+        assert [h.id for h in idx.search("kingfisher")] == ["k"]
+        assert time.monotonic() - t0 < 1.0
+    assert heron.Index.open(tmp_path / "i").searcher().doc_count() == 1  # committed on a clean exit
+
+
+def test_errors_cross_the_process_boundary_typed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="on-disk"):
+        heron.Index.in_memory().process_writer()
+    idx = heron.Index.create(tmp_path / "i")
+    with pytest.raises(ConfigError, match="live writer"):
+        idx.process_writer(durability="commit")
+    w = idx.process_writer(max_pending_docs=3, refresh_interval_s=None)
+    try:
+        with pytest.raises(DocumentError):
+            w.add({"text": "no id"})
+        with pytest.raises(LockError):
+            idx.process_writer()
+        w.add_many([{"id": str(i), "text": "x"} for i in range(3)])
+        with pytest.raises(WriteRejectedError) as e:
+            w.add({"id": "4", "text": "over budget"})
+        assert e.value.retry_after_s > 0 and e.value.overloaded is False
+        assert not w.closed  # a refused write leaves the writer usable
+        w.commit()
+        w.add({"id": "4", "text": "fits after the commit"})
+    finally:
+        w.close()
+    assert w.closed
+
+
+def test_a_killed_indexer_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    idx = heron.Index.create(tmp_path / "i")
+    w = idx.process_writer(refresh_interval_s=None)
+    acked = []
+    for i in range(50):
+        w.add({"id": f"a{i}", "text": f"acknowledged write {i}"})
+        acked.append(f"a{i}")
+    w.delete("a7")
+    acked.remove("a7")
+    os.kill(w._proc.pid, signal.SIGKILL)
+    w._proc.join(10)
+    with pytest.raises(StorageError, match="indexer process"):
+        for _ in range(100):  # the pipe may take a moment to report the death
+            w.add({"id": "late", "text": "after the kill"})
+            time.sleep(0.01)
+    assert w.closed
+    w.close()
+    with idx.process_writer(refresh_interval_s=None) as w2:  # replays the log
+        idx.refresh()
+        ids = {h.id for h in idx.search("acknowledged write", k=100)}
+        w2.add({"id": "after", "text": "a new writer works"})
+    assert ids == set(acked)
+    assert heron.Index.open(tmp_path / "i").searcher().doc_count() == len(acked) + 1 + ("late" in ids)
