@@ -18,6 +18,9 @@ from click.testing import CliRunner
 
 import heron
 from heron.cli.main import cli
+from heron.config import VectorSettings
+from heron.embed import register_embedder
+from heron.embed.hashing import HashEmbedder
 from heron.errors import CorruptIndexError, StorageError
 from heron.index.check import check_index
 from heron.index.manifest import MANIFEST, Manifest
@@ -28,9 +31,13 @@ from heron.storage.fs import FsDirectory
 QUERIES = ["heron", "reef wading", "bird number 7", "stork"]
 
 
+register_embedder("test-hash", HashEmbedder())
+
+
 def build(p: Path) -> heron.Index:
-    """A committed index with several segments, stored documents, deletes and a log."""
-    idx = heron.Index.create(p, heron.IndexSettings(filter_fields=(heron.FilterField("topic"),)))
+    """A committed index with several segments, stored documents, deletes, vectors and a log."""
+    idx = heron.Index.create(p, heron.IndexSettings(filter_fields=(heron.FilterField("topic"),),
+                                                    vectors=VectorSettings(model="test-hash")))
     rng = random.Random(5)
     words = ["heron", "egret", "stork", "reef", "wading", "bird", "migrates", "coast", "marsh"]
     for batch in range(3):
@@ -56,9 +63,11 @@ def kinds(p: Path) -> dict[str, list[str]]:
 
 
 def use(p: Path) -> list[Any]:
-    """Open and read everything a user could read: searches and every stored document."""
+    """Open and read everything a user could read: searches (lexical and dense) and every stored
+    document."""
     idx = heron.Index.open(p)
     out: list[Any] = [[(h.id, h.score) for h in idx.search(q, k=50)] for q in QUERIES]
+    out += [[(h.id, h.score) for h in idx.search(q, k=50, mode="dense")] for q in QUERIES]
     out.append([idx.get(f"d{b}-{i}") for b in range(3) for i in range(60)])
     return out
 
@@ -67,7 +76,7 @@ def test_200_corruptions_are_all_detected(tmp_path: Path) -> None:
     pristine = tmp_path / "pristine"
     build(pristine)
     files = kinds(pristine)
-    assert {"manifest", "seg", "doc", "del", "wal"} <= set(files), files
+    assert {"manifest", "seg", "doc", "del", "vec", "wal"} <= set(files), files
     assert use(pristine)  # the undamaged index reads fine
     rng = random.Random(2026)
     types = sorted(files)
