@@ -14,6 +14,12 @@ file's checksum (``heron check``), and checks that:
 * the operation in flight is either fully applied or not at all;
 * the ids matching several queries equal those of a reference index rebuilt from the acked log.
 
+The writer runs in the killed process itself (``--writer thread``) or, as the service runs it, in
+an indexer process of its own (``Index.process_writer``; ``--writer process``: the whole process
+group — caller, indexer, forkserver — is SIGKILLed at once). The default alternates: cycles
+1, 4, 5, 8, ... in-process, 2, 3, 6, 7, ... in an indexer process (and, independently, odd cycles
+build bulks in worker processes), so every combination is killed.
+
 Usage::
 
     python scripts/crash_harness.py --cycles 50            # the documented full run
@@ -49,7 +55,7 @@ def text_for(doc_id: str, version: int, rng: random.Random) -> dict[str, Any]:
     return {"id": doc_id, "title": f"{doc_id} v{version}", "text": f"{words} version{version}"}
 
 
-def worker(path: str, seed: int, durability: str) -> None:
+def worker(path: str, seed: int, durability: str, placement: str = "thread") -> None:
     import heron
 
     rng = random.Random(seed)
@@ -60,8 +66,10 @@ def worker(path: str, seed: int, durability: str) -> None:
         # every other cycle: bulks of >= 20 documents are built in worker processes (the parallel
         # path the service uses), smaller ones inline; otherwise everything inline
         parallel = 20 if seed % 2 else None
-        w = idx.writer(durability=durability, refresh_interval_s=0.05, commit_interval_s=rng.uniform(0.2, 0.5),
-                       parallel_min_docs=parallel, build_workers=2)
+        opts: dict[str, Any] = {"durability": durability, "refresh_interval_s": 0.05,
+                                "commit_interval_s": rng.uniform(0.2, 0.5), "parallel_min_docs": parallel,
+                                "build_workers": 2}
+        w = idx.process_writer(**opts) if placement == "process" else idx.writer(**opts)
     ids = [d["id"] for d in (idx.get(f"doc{i}") for i in range(2000)) if d is not None]
     out = sys.stdout
     version = seed * 1_000_000
@@ -180,8 +188,14 @@ def _reap_group(pgid: int, timeout_s: float = 10.0) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def placement_of(cycle: int, writer: str) -> str:
+    if writer != "alternate":
+        return writer
+    return "process" if cycle % 4 in (2, 3) else "thread"
+
+
 def run(cycles: int, seed: int, workdir: Path | None, min_s: float, max_s: float, quiet: bool,
-        durability: str = "request") -> int:
+        durability: str = "request", writer: str = "alternate") -> int:
     import heron
 
     rng = random.Random(seed)
@@ -194,10 +208,11 @@ def run(cycles: int, seed: int, workdir: Path | None, min_s: float, max_s: float
         for cycle in range(1, cycles + 1):
             acks = tmp / f"acks-{cycle}.jsonl"
             errs = tmp / f"stderr-{cycle}.txt"
+            where = placement_of(cycle, writer)
             with open(acks, "wb") as out, open(errs, "wb") as err:
                 proc = subprocess.Popen(
                     [sys.executable, __file__, "--worker", str(path), "--seed", str(seed * 1000 + cycle),
-                     "--durability", durability],
+                     "--durability", durability, "--writer", where],
                     stdout=out, stderr=err, start_new_session=True,
                 )
                 # wait until the writer is up (its first line), then kill it at a random moment
@@ -205,7 +220,10 @@ def run(cycles: int, seed: int, workdir: Path | None, min_s: float, max_s: float
                 while acks.stat().st_size == 0 and proc.poll() is None and time.monotonic() < deadline:
                     time.sleep(0.01)
                 time.sleep(rng.uniform(min_s, max_s))
-                os.kill(proc.pid, signal.SIGKILL)  # the writer; its build workers notice and exit
+                if where == "process":  # caller, indexer process and forkserver die together
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    os.kill(proc.pid, signal.SIGKILL)  # the writer; its build workers notice and exit
                 proc.wait()
                 _reap_group(proc.pid)
             if proc.returncode != -signal.SIGKILL:
@@ -229,7 +247,7 @@ def run(cycles: int, seed: int, workdir: Path | None, min_s: float, max_s: float
             total_acked += acked
             if not quiet:
                 print(f"cycle {cycle:3d}: {acked:5d} acknowledged ops, {len(ref):5d} docs, "
-                      f"{'parallel' if cycle % 2 else 'inline  '} bulks, "
+                      f"{'parallel' if cycle % 2 else 'inline  '} bulks, writer in {where:7s} "
                       f"in flight: {inflight['op'] if inflight else '-':6s} recovered+verified in "
                       f"{time.perf_counter() - t0:.2f} s", flush=True)
         print(f"acknowledged operations lost: 0 over {cycles} kill cycles "
@@ -253,12 +271,14 @@ def main() -> None:
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--durability", default="request", choices=["request", "async", "commit"],
                     help="writer mode ('commit' acknowledges nothing durable: a self-test that must FAIL)")
+    ap.add_argument("--writer", default="alternate", choices=["alternate", "thread", "process"],
+                    help="where the writer runs: in the killed process, in an indexer process, or alternating")
     ap.add_argument("--worker", metavar="PATH", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.worker:
-        worker(a.worker, a.seed, a.durability)
+        worker(a.worker, a.seed, a.durability, a.writer)
         return
-    sys.exit(run(a.cycles, a.seed, a.workdir, a.min_run_s, a.max_run_s, a.quiet, a.durability))
+    sys.exit(run(a.cycles, a.seed, a.workdir, a.min_run_s, a.max_run_s, a.quiet, a.durability, a.writer))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The crash harness in CI: 10 real SIGKILL cycles of a live writer process, 0 acknowledged
-operations lost (the 50-cycle run: ``python scripts/crash_harness.py --cycles 50``)."""
+operations lost (half of them with the writer in an indexer process; the 50-cycle run: ``python scripts/crash_harness.py --cycles 50``)."""
 
 from __future__ import annotations
 

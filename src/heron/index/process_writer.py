@@ -322,7 +322,7 @@ def _exit_with(parent_pid: int) -> None:
                 os._exit(0)
             except PermissionError:  # pragma: no cover - pid reused by another user's process
                 os._exit(0)
-            time.sleep(0.5)
+            time.sleep(0.1)
 
     threading.Thread(target=watch, name="heron-parent-watch", daemon=True).start()
 
