@@ -59,8 +59,10 @@ def _matches(idx: heron.Index) -> list[set[str]]:
     return [{h.id for h in idx.search(q, k=1000)} for q in QUERIES]
 
 
-def _results(idx: heron.Index) -> list[list[tuple[str, float]]]:
-    return [[(h.id, round(h.score, 5)) for h in idx.search(q, k=20)] for q in QUERIES]
+def _results(idx: heron.Index) -> list[list[tuple[float, str]]]:
+    """Every match with its score; equal scores in id order (ties are broken by document order,
+    which depends on when merges ran)."""
+    return [sorted((-round(h.score, 5), h.id) for h in idx.search(q, k=1000)) for q in QUERIES]
 
 
 def test_same_results_as_an_in_process_writer(tmp_path: Path) -> None:
@@ -149,3 +151,15 @@ def test_a_killed_indexer_loses_no_acknowledged_write(tmp_path: Path) -> None:
         w2.add({"id": "after", "text": "a new writer works"})
     assert ids == set(acked)
     assert heron.Index.open(tmp_path / "i").searcher().doc_count() == len(acked) + 1 + ("late" in ids)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="CPU affinity needs Linux and at least 2 CPUs")
+def test_the_indexer_leaves_the_first_cpu_to_searches(tmp_path: Path) -> None:
+    cpus = os.sched_getaffinity(0)
+    idx = heron.Index.create(tmp_path / "i")
+    with idx.process_writer(refresh_interval_s=None) as w:
+        assert os.sched_getaffinity(w._proc.pid) == cpus - {min(cpus)}
+        assert os.getpriority(os.PRIO_PROCESS, w._proc.pid) > os.getpriority(os.PRIO_PROCESS, 0)
+    with idx.process_writer(refresh_interval_s=None, reserve_search_cpu=False) as w:
+        assert os.sched_getaffinity(w._proc.pid) == cpus

@@ -6,6 +6,8 @@ steady write load query p99 grew ~24× over idle. :class:`ProcessWriter` keeps t
 promises as a live :class:`~heron.index.writer.IndexWriter` (it *is* one, in a child process)
 and moves that work off the serving process:
 
+- the child runs at a lower CPU priority and off the first CPU (``reserve_search_cpu``), so a
+  write load cannot take every core from searches; bulk builds' worker processes still use all;
 - the parent forwards each operation (``add``, ``add_many``, ``delete``, ``commit``, ...) over a
   pipe and returns when the child answers, i.e. once the operation is in the write-ahead log
   (fsync'ed in ``request`` mode). Concurrent callers share fsyncs exactly as before: the child
@@ -112,10 +114,12 @@ class ProcessWriter:
     Same operations and promises as a live :class:`~heron.index.writer.IndexWriter` (see the
     module docstring); ``on_state(manifest, lives)`` receives every published state (the
     :class:`~heron.Index` that creates the writer installs it as the searcher to serve).
+    ``reserve_search_cpu`` (default on): the indexer runs on every CPU but the first and at a
+    lower priority, so searches keep a CPU to themselves under any write load.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, on_state: Callable[[Manifest, list[Any]], None],
-                 durability: str = "request", **options: Any) -> None:
+                 durability: str = "request", reserve_search_cpu: bool = True, **options: Any) -> None:
         if durability == "commit":
             raise ConfigError("a process writer is a live writer: durability must be 'request' or 'async'")
         self.durability = durability
@@ -130,11 +134,19 @@ class ProcessWriter:
         ctx = _context()
         self._conn, child_conn = ctx.Pipe()
         self._proc = ctx.Process(target=_child_main, name=f"heron-indexer-{self._path.name}",
-                                 args=(str(self._path), durability, options, child_conn, os.getpid()))
+                                 args=(str(self._path), durability, options, child_conn, os.getpid(),
+                                       reserve_search_cpu))
         self._proc.start()
         child_conn.close()
         try:
             kind, payload = self._recv_start()
+        except (EOFError, OSError) as e:
+            self._kill()
+            self._conn.close()
+            raise StorageError(
+                f"the indexer process of {str(self._path)!r} exited while starting (exit code {self._proc.exitcode}); "
+                "its error is on stderr. A script that opens a process writer needs the "
+                "`if __name__ == \"__main__\":` guard that multiprocessing requires") from e
         except BaseException:
             self._kill()
             raise
@@ -327,13 +339,32 @@ def _exit_with(parent_pid: int) -> None:
     threading.Thread(target=watch, name="heron-parent-watch", daemon=True).start()
 
 
-def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, parent_pid: int) -> None:
+def _leave_first_cpu() -> None:
+    """Confine this process to all its CPUs but the first, so searches always find one CPU that
+    analysis never takes (with 2 CPUs: one each). Bulk builds' worker processes get every CPU
+    back (``writer.BUILD_AFFINITY``). Nothing changes with a single CPU."""
+    from heron.index import writer
+
+    if not hasattr(os, "sched_getaffinity"):  # pragma: no cover - not Linux
+        return
+    cpus = frozenset(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return
+    with contextlib.suppress(OSError):
+        os.sched_setaffinity(0, cpus - {min(cpus)})
+        writer.BUILD_AFFINITY = cpus
+
+
+def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, parent_pid: int,
+                reserve_search_cpu: bool = True) -> None:
     from heron.index.writer import IndexWriter
     from heron.storage.fs import FsDirectory
 
     _exit_with(parent_pid)
     with contextlib.suppress(OSError):  # not permitted: run at normal priority
         os.nice(INDEXER_NICE)
+    if reserve_search_cpu:
+        _leave_first_cpu()
     send_lock = threading.Lock()
 
     def send(msg: tuple[Any, ...]) -> None:

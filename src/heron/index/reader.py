@@ -69,6 +69,16 @@ class Searcher:
     def generation(self) -> int:
         return self.manifest.generation
 
+    def warm(self) -> Searcher:
+        """Do now what the first search of this snapshot would do lazily — each segment's term
+        dictionary and BM25 saturation for this snapshot's statistics — so that the refresh that
+        installs a snapshot pays for it, not a query. Returns ``self``."""
+        for si, v in enumerate(self.segments):
+            v.reader.term_index()
+            v.reader.list_start_list()
+            self._sat(si)
+        return self
+
     def doc_count(self) -> int:
         return sum(v.meta.live_count for v in self.segments)
 
@@ -211,7 +221,8 @@ class IndexReader:
         return s
 
     def install(self, searcher: Searcher) -> None:
-        """Serve ``searcher`` (a writer's near-real-time snapshot) to new searches."""
+        """Serve ``searcher`` (a writer's near-real-time snapshot) to new searches, warmed first."""
+        searcher.warm()
         with self._lock:
             self._searcher = searcher
 
@@ -234,7 +245,7 @@ class IndexReader:
                 views.append(SegmentView(m, r, live))
             keep = {m.name for m in manifest.segments}
             self._readers = {n: r for n, r in readers.items() if n in keep}
-            return Searcher(manifest, views)
+        return Searcher(manifest, views).warm()
 
     def reload(self) -> Searcher:
         """Open a searcher on the current manifest (cheap when nothing changed).
@@ -273,5 +284,8 @@ class IndexReader:
                     lives[m.del_file] = live
                 views.append(SegmentView(m, r, live))
             self._readers, self._lives = readers, lives
-            self._searcher = Searcher(manifest, views)
-            return self._searcher
+            s = Searcher(manifest, views)
+            if self._searcher is not None:  # a newer commit: warm it before searches see it (a first open stays lazy)
+                s.warm()
+            self._searcher = s
+            return s

@@ -365,7 +365,8 @@ class IndexWriter:
 
             # spawn: no fork of a process with threads; workers exit when this process dies
             self._pool = ProcessPoolExecutor(max_workers=self._build_workers, mp_context=mp.get_context("spawn"),
-                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                             initializer=_exit_with_parent,
+                                             initargs=(os.getpid(), BUILD_AFFINITY))
         return self._pool
 
     def _register(self, fut: Any, seq: int, name: str, epoch: int) -> None:
@@ -842,8 +843,16 @@ def _refresh_loop(ref: weakref.ReferenceType[IndexWriter], stop: threading.Event
         del w
 
 
-def _exit_with_parent(parent_pid: int) -> None:
+#: CPUs the segment-building workers may use (``None``: those of the writer's process). An
+#: indexer process confined off the search CPU sets this so bulk builds still use every core.
+BUILD_AFFINITY: frozenset[int] | None = None
+
+
+def _exit_with_parent(parent_pid: int, cpus: frozenset[int] | None = None) -> None:
     """Initializer of segment-building workers: exit when the writer's process is gone (killed)."""
+    if cpus is not None and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
 
     def watch() -> None:
         while os.getppid() == parent_pid:
