@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from heron.service import ServiceConfig, create_app
-from heron.service.routes import search as search_route
+from heron.service import fastpath as search_route
 
 from .live import serve
 from .support import build_index

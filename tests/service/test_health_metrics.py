@@ -56,7 +56,7 @@ def test_unknown_route_and_method(client: TestClient) -> None:
 
 def test_bug_is_500_without_traceback(make_client: Callable[..., TestClient],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    from heron.service.routes import search as search_route
+    from heron.service import fastpath as search_route
 
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("secret internal detail")

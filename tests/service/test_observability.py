@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from heron.service import ServiceConfig, create_app
-from heron.service.routes import search as search_route
+from heron.service import fastpath as search_route
 from heron.service.searching import SearchOptions, StageTimer, run_queries
 
 from .support import KEYS, auth, build_index, keyed_config
@@ -136,7 +136,8 @@ def test_tracing_console_exporter_configurable() -> None:
 # -- deadlines --------------------------------------------------------------------------------
 
 
-def test_request_timeout_gives_504(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_request_timeout_gives_504(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    client = make_client(ServiceConfig(warmup=False, inline_search_ms=0))  # always in a thread
     real = run_queries
 
     def slow(*a: Any) -> Any:
@@ -156,7 +157,7 @@ def test_server_timeout_caps_the_request(make_client: Callable[..., TestClient],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     real = run_queries
     monkeypatch.setattr(search_route, "run_queries", lambda *a: (time.sleep(0.5), real(*a))[1])
-    c = make_client(ServiceConfig(warmup=False, request_timeout_s=0.05))
+    c = make_client(ServiceConfig(warmup=False, request_timeout_s=0.05, inline_search_ms=0))
     assert c.post("/search", json={"query": "heron", "timeout": 60}).status_code == 504
 
 

@@ -240,9 +240,9 @@ def test_documents_snippet_headings_survive(client: TestClient) -> None:
 def test_deadline_is_504(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from heron.service.routes import search as search_route
+    from heron.service import fastpath as search_route
 
-    c = make_client(ServiceConfig(warmup=False, request_timeout_s=0.05))
+    c = make_client(ServiceConfig(warmup=False, request_timeout_s=0.05, inline_search_ms=0))
 
     def slow(*a: Any, **k: Any) -> Any:
         time.sleep(0.3)

@@ -125,3 +125,26 @@ def test_learned_model_file_is_validated(tmp_path: Path) -> None:
         LearnedReranker(p)
     with pytest.raises(ConfigError, match="cannot load"):
         LearnedReranker(tmp_path / "missing.json")
+
+
+def test_service_config_registers_a_cross_encoder(tiny_cross_encoder: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from heron.service.app import create_app
+    from heron.service.config import ServiceConfig
+
+    bad = create_app(ServiceConfig(warmup=False, cross_encoder=str(tmp_path)), {"v": vector_index()})
+    with pytest.raises(ConfigError, match=r"model\.onnx"), TestClient(bad):  # fails at start, not at a query
+        pass
+    app = create_app(ServiceConfig(warmup=False, cross_encoder=str(tiny_cross_encoder)), {"v": vector_index()})
+    with TestClient(app) as c:
+        body = {"query": "document number 5", "mode": "hybrid", "max_results": 5, "explain": True}
+        r = c.post("/search", json={**body, "rerank": "cross-encoder"})
+        assert r.status_code == 200, r.text
+        res = r.json()["results"]
+        assert len(res) == 5
+        ce = CrossEncoderReranker(tiny_cross_encoder)
+        stored = {d["id"]: f"{d['title']} {d['text']}" for d in docs(40)}
+        expected = ce.score_pairs("document number 5", [stored[x["doc_id"]] for x in res])
+        assert [x["score"] for x in res] == pytest.approx(expected, rel=1e-4)  # ranked by the cross-encoder
+        assert expected == sorted(expected, reverse=True)

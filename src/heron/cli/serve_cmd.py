@@ -12,6 +12,7 @@ from heron.api import Index
 from heron.errors import ConfigError
 from heron.service.config import load_config, parse_index_specs
 from heron.service.logsetup import configure_logging
+from heron.service.protocol import uvicorn_options
 
 
 @click.command("serve")
@@ -72,6 +73,7 @@ def serve_command(
     common: dict[str, Any] = {
         "host": config.host, "port": config.port, "log_level": config.log_level,
         "timeout_graceful_shutdown": int(config.graceful_shutdown_s), "access_log": False,
+        **uvicorn_options(),
     }
     if config.workers == 1:
         uvicorn.run(create_app(config), **common)

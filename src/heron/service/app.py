@@ -18,6 +18,7 @@ from heron import __version__
 from heron.api import Index
 from heron.service.config import ServiceConfig
 from heron.service.errors import install_error_handlers
+from heron.service.fastpath import LeanSearch
 from heron.service.middleware import BodyLimitMiddleware, RequestMiddleware
 from heron.service.routes import admin, documents, health, indexes, search, ui
 from heron.service.state import ServiceState
@@ -58,7 +59,7 @@ def create_app(
         app.include_router(r)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, max_bulk_bytes=config.max_bulk_bytes)
     app.add_middleware(RequestMiddleware, metrics=state.metrics, log_requests=config.access_log,
-                       log_queries=config.log_queries, tracing=tracing)
+                       log_queries=config.log_queries, tracing=tracing, search=LeanSearch(state))
     if provider is not None:
         otel_middleware, otel_options = asgi_middleware(provider)
         app.add_middleware(otel_middleware, **otel_options)

@@ -17,20 +17,22 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     max_pending_docs = 1000000       # uncommitted documents per index before writes get 429
     max_segments = 500               # segments per index (merge backlog) before writes get 503
     snapshot_repo = ""               # /v1/snapshots repository: a directory or s3://bucket/prefix
+    cross_encoder = ""               # local ONNX cross-encoder dir (model.onnx + tokenizer.json): rerank="cross-encoder"
     request_timeout_s = 10.0         # deadline of searches and reads (504 after it)
     max_body_bytes = 1048576         # JSON bodies
     max_bulk_bytes = 67108864        # NDJSON bulk bodies
     max_bulk_lines = 10000           # documents per bulk request
     rate_limit_rps = 50.0            # per API key (per client address when open)
     rate_limit_burst = 50
-    warmup = true                    # compile/load the kernels at start
+    warmup = true                    # compile/load the kernels at start (and gc.freeze the start-up heap)
     log_level = "info"
     graceful_shutdown_s = 10.0
     workers = 1                      # uvicorn worker processes (searches scale; see serve --help)
     access_log = true                # one JSON line per request on stderr (logger heron.access)
     log_queries = false              # put the raw query in access logs (default: a hash of it)
     tracing = "off"                  # OpenTelemetry spans: off, console, otlp
-    search_threads = true            # searches in a worker thread (false: inline in the event loop)
+    search_threads = true            # long searches in a worker thread (false: all inline in the event loop)
+    inline_search_ms = 10.0          # searches averaging less than this run inline (no thread hop); 0: never
     otlp_endpoint = ""               # OTLP/HTTP traces URL (tracing = "otlp"); default: the SDK's
 
     [indexes]
@@ -122,12 +124,14 @@ class ServiceConfig:
     max_pending_docs: int = 1_000_000
     max_segments: int = 500
     snapshot_repo: str | None = None
+    cross_encoder: str | None = None
     workers: int = 1
     access_log: bool = True
     log_queries: bool = False
     tracing: str = "off"
     otlp_endpoint: str | None = None
     search_threads: bool = True
+    inline_search_ms: float = 10.0
 
     def __post_init__(self) -> None:
         if not 0 < self.port < 65536:
@@ -153,6 +157,8 @@ class ServiceConfig:
         if self.max_pending_docs < 1 or self.max_segments < 1:
             raise ConfigError(f"max_pending_docs and max_segments must be >= 1, got {self.max_pending_docs}, "
                               f"{self.max_segments}")
+        if self.inline_search_ms < 0:
+            raise ConfigError(f"inline_search_ms must be >= 0, got {self.inline_search_ms}")
         if self.graceful_shutdown_s < 0:
             raise ConfigError(f"graceful_shutdown_s must be >= 0, got {self.graceful_shutdown_s}")
         if self.log_level not in _LOG_LEVELS:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -33,16 +33,25 @@ State = Annotated[ServiceState, Depends(get_state)]
 
 async def authorize(request: Request, state: ServiceState, scope: str) -> Principal:
     """503 unless ready, 401 without a valid key, 403 without ``scope``, 429 over rate; the caller."""
+    client = request.scope.get("client")
+    return check_access(state, request.headers.get("authorization"), client[0] if client else None, scope,
+                        request.scope.setdefault("state", {}))
+
+
+def check_access(state: ServiceState, authorization: str | None, client_host: str | None, scope: str,
+                 log: dict[str, Any]) -> Principal:
+    """:func:`authorize` on plain values (the lean search path has no ``Request``); records the
+    principal's name as ``log["principal"]`` for the access log."""
     if not state.ready:
         raise ApiError(503, "the service is starting or shutting down; retry shortly")
-    principal = authenticate(request.headers.get("authorization"), state.config.api_keys)
+    principal = authenticate(authorization, state.config.api_keys)
     if principal is None:
         raise ApiError(401, "missing or invalid API key: send 'Authorization: Bearer <key>'",
                        headers={"www-authenticate": "Bearer"})
-    request.state.principal = principal.name
+    log["principal"] = principal.name
     if not principal.allows(scope):
         raise ApiError(403, f"this API key does not have the {scope!r} scope")
-    bucket = principal.name if state.config.api_keys else f"ip:{request.client.host if request.client else '-'}"
+    bucket = principal.name if state.config.api_keys else f"ip:{client_host or '-'}"
     wait = state.limiter.acquire(bucket)
     if wait > 0:
         raise ApiError(
@@ -89,8 +98,8 @@ def timeout_error(timeout_s: float) -> ApiError:
 
 async def run_search(fn: Callable[[], T], timeout_s: float, in_thread: bool) -> T:
     """Run a search: in a worker thread (:func:`run_with_deadline`), or inline in the event loop
-    (``search_threads = false``: no thread hand-off, for many worker processes; the deadline is
-    then only checked between stages by ``fn`` itself)."""
+    (no thread hand-off, see ``ServiceState.run_inline``; the deadline is then only checked
+    between stages by ``fn`` itself)."""
     if in_thread:
         return await run_with_deadline(fn, timeout_s)
     try:

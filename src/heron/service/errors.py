@@ -121,25 +121,40 @@ def status_for(exc: HeronError) -> int:
     return 400
 
 
+def body_too_large_message(limit: int, bulk: bool = False) -> str:
+    what = "bulk NDJSON body" if bulk else "request body"
+    setting = "max_bulk_bytes" if bulk else "max_body_bytes"
+    return f"{what} is larger than {limit} bytes (the server's {setting}); send less per request"
+
+
+def api_error_response(exc: ApiError) -> Response:
+    return error_response(exc.status, exc.message, exc.param, exc.headers)
+
+
+def heron_error_response(exc: HeronError) -> Response:
+    """The answer to a core error (status from :data:`HERON_STATUS`)."""
+    status = status_for(exc)
+    if status >= 500:
+        log.error("index error: %s", exc)
+    if isinstance(exc, QueryParseError):
+        return error_response(status, str(exc), "query", position=exc.position)
+    if isinstance(exc, WriteRejectedError):  # back-pressure
+        wait = exc.retry_after_s
+        return error_response(503 if exc.overloaded else 429, str(exc), headers={
+            "retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))})
+    return error_response(status, str(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every exception into the error body above."""
 
     async def api_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.message, exc.param, exc.headers)
+        return api_error_response(exc)
 
     async def heron_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, HeronError)
-        status = status_for(exc)
-        if status >= 500:
-            log.error("index error: %s", exc)
-        if isinstance(exc, QueryParseError):
-            return error_response(status, str(exc), "query", position=exc.position)
-        if isinstance(exc, WriteRejectedError):  # back-pressure
-            wait = exc.retry_after_s
-            return error_response(503 if exc.overloaded else 429, str(exc), headers={
-                "retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))})
-        return error_response(status, str(exc))
+        return heron_error_response(exc)
 
     async def http_error(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)

@@ -59,14 +59,26 @@ class ServiceMetrics:
                                 buckets=_LATENCY_BUCKETS, registry=self.registry)
         self.queries = Counter("heron_search_queries", "Search queries run", registry=self.registry)
         self.registry.register(_IndexCollector(get_registry))
+        # labelled children, looked up once (``labels()`` takes a lock and builds a key per call)
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._stage_children: dict[str, Histogram] = {}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
-        self.latency.labels(route, method).observe(seconds)
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:  # label values are bounded (route templates, methods, statuses)
+            children = self._request_children[key] = (
+                self.requests.labels(route, method, str(status)), self.latency.labels(route, method))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_stages(self, seconds: Mapping[str, float], queries: int) -> None:
+        stage_children = self._stage_children
         for stage, s in seconds.items():
-            self.stages.labels(stage).observe(s)
+            child = stage_children.get(stage)
+            if child is None:
+                child = stage_children[stage] = self.stages.labels(stage)
+            child.observe(s)
         self.queries.inc(queries)
 
     def render(self) -> bytes:

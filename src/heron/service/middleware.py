@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id + metrics + access log, and the request-body size limit.
+"""Pure ASGI middleware: request id + metrics + access log (+ the hand-off of searches to the
+lean path), and the request-body size limit.
 
 The body limit answers 413 at once for a declared ``Content-Length`` over the limit, and
 otherwise counts the bytes as the route reads them (chunked uploads), raising 413 from
@@ -13,13 +14,14 @@ import hashlib
 import logging
 import re
 import time
-import uuid
+from random import getrandbits as _random_bits
 from typing import Any
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heron.service.errors import ApiError, error_response
+from heron.service.errors import ApiError, body_too_large_message, error_response
+from heron.service.fastpath import SEARCH_PATHS
 from heron.service.metrics import ServiceMetrics
 from heron.service.tracing import Tracing
 
@@ -40,7 +42,13 @@ def request_id_from(headers: list[tuple[bytes, bytes]] | Any) -> str:
             if _REQUEST_ID.match(rid):
                 return rid
             break
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """32 random hex digits (``uuid4().hex``-like, without a system call per request: the
+    generator is seeded from ``os.urandom`` and reseeded in forked children)."""
+    return f"{_random_bits(128):032x}"
 
 
 def query_hash(query: str | list[str]) -> str:
@@ -53,18 +61,25 @@ class RequestMiddleware:
     """Per request: the ``x-request-id`` (the caller's, or a new one; echoed on the response),
     metrics by route template (``unmatched`` for 404s), and one JSON access-log line.
 
+    ``POST /search`` and ``POST /v1/search`` go from here straight to ``search`` (the lean path,
+    :class:`heron.service.fastpath.LeanSearch`), skipping routing and the body-limit middleware,
+    whose work the lean path does itself; their route label is the path.
+
     Routes add fields to the log line through ``request.state``: ``principal`` (the API key's
     configured *name*, never the key), ``index``, ``query`` (logged as ``query_hash`` unless
     ``log_queries``), ``results``. The line goes to the ``heron.access`` logger at INFO.
     """
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics, log_requests: bool = True,
-                 log_queries: bool = False, tracing: Tracing | None = None) -> None:
+                 log_queries: bool = False, tracing: Tracing | None = None,
+                 search: ASGIApp | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
         self.log_queries = log_queries
         self.tracing = tracing if tracing is not None and tracing.enabled else None
+        #: the lean path for ``POST /search`` and ``/v1/search`` (``heron.service.fastpath``)
+        self.search = search
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,8 +104,13 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        lean = self.search is not None and scope["method"] == "POST" and scope["path"] in SEARCH_PATHS
         try:
-            await self.app(scope, receive, send_with_id)
+            if lean:
+                assert self.search is not None
+                await self.search(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if started:
                 raise
@@ -100,8 +120,11 @@ class RequestMiddleware:
             await error_response(500, "internal server error (logged on the server)")(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - t0
-            route: Any = scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
+            if lean:
+                path = scope["path"]
+            else:
+                route: Any = scope.get("route")
+                path = getattr(route, "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded label values
             self.metrics.observe_request(path, method, status, seconds)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
@@ -156,7 +179,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > limit:
-                    await error_response(413, _message(limit, bulk))(scope, receive, send)
+                    await error_response(413, body_too_large_message(limit, bulk))(scope, receive, send)
                     return
         seen = 0
 
@@ -166,13 +189,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise ApiError(413, _message(limit, bulk))
+                    raise ApiError(413, body_too_large_message(limit, bulk))
             return message
 
         await self.app(scope, limited_receive, send)
-
-
-def _message(limit: int, bulk: bool) -> str:
-    what = "bulk NDJSON body" if bulk else "request body"
-    setting = "max_bulk_bytes" if bulk else "max_body_bytes"
-    return f"{what} is larger than {limit} bytes (the server's {setting}); send less per request"

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from random import getrandbits
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
@@ -322,7 +322,7 @@ def result_dict(item: ResultItem) -> dict[str, Any]:
         "last_updated": f.get("last_updated"),
         "score": item.hit.score,
         "doc_id": item.hit.id,
-        "highlights": [list(h) for h in item.snippet.highlights],
+        "highlights": item.snippet.highlights,  # pairs: JSON arrays (orjson writes tuples as arrays)
     }
     if item.hit.explanation is not None:
         out["explanation"] = explanation_dict(item.hit.explanation)
@@ -331,10 +331,20 @@ def result_dict(item: ResultItem) -> dict[str, Any]:
     return out
 
 
+def random_uuid4() -> str:
+    """A random (version 4) UUID string, from the seeded PRNG: no system call per response."""
+    h = f"{(getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def search_response(req: SearchRequest, results: list[list[ResultItem]], now: dt.datetime) -> dict[str, Any]:
     per_query = [[result_dict(r) for r in rs] for rs in results]
     out: dict[str, Any] = {
-        "id": str(uuid.uuid4()),
+        "id": random_uuid4(),
         "results": per_query[0] if isinstance(req.query, str) else per_query,
     }
     if req.display_server_time:

@@ -11,7 +11,8 @@
 
 Stages, one module each (whoosh's highlight design): :mod:`~heron.snippets.fragmenter`
 (text → passages), :mod:`~heron.snippets.scoring` (rank passages),
-:mod:`~heron.snippets.render` (select under a budget, assemble, highlight ranges, HTML at
+:mod:`~heron.snippets.fast` (the same scores
+without a Python step per word: what the service runs), :mod:`~heron.snippets.render` (select under a budget, assemble, highlight ranges, HTML at
 the edge), :mod:`~heron.snippets.tokens` (the documented ~4 characters/token counter).
 """
 
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from heron.snippets.fast import ChunkMatcher, score_text_fast
 from heron.snippets.fragmenter import DEFAULT_PASSAGE_CHARS, Passage, split_passages
-from heron.snippets.render import EMPTY, Snippet, build_snippet, to_html
+from heron.snippets.render import EMPTY, PassageScorer, Snippet, build_snippet, to_html
 from heron.snippets.scoring import ScoredPassage, TextAnalyzer, score_passages
 from heron.snippets.tokens import CHARS_PER_TOKEN, chars_for_tokens, count_tokens, share_budget
 
@@ -34,7 +36,9 @@ __all__ = [
     "CHARS_PER_TOKEN",
     "DEFAULT_PASSAGE_CHARS",
     "EMPTY",
+    "ChunkMatcher",
     "Passage",
+    "PassageScorer",
     "ScoredPassage",
     "Snippet",
     "TextAnalyzer",
@@ -43,6 +47,7 @@ __all__ = [
     "count_tokens",
     "query_term_weights",
     "score_passages",
+    "score_text_fast",
     "share_budget",
     "split_passages",
     "to_html",

@@ -22,7 +22,10 @@ DEFAULT_PASSAGE_CHARS = 500
 
 _HEADING = re.compile(r" {0,3}#{1,6}\s+\S")  # used with .match(text, pos)
 _LINE = re.compile(r"[^\n]+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+")
+# a sentence ends after a terminator, closing quotes/brackets and whitespace; group 1 is the
+# gap between two sentences (the terminator stays with its sentence). Written without a
+# look-behind, which the regex engine would evaluate at every position.
+_SENTENCE_END = re.compile(r"[.!?…。！？]([\"'”’)\]]*\s+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +66,8 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 def _sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     pos = start
-    for m in _SENTENCE_END.finditer(text, start, end):
-        spans.append((pos, m.start()))
+    for m in _SENTENCE_END.finditer(text, start, end):  # text[start - 1] is never a terminator
+        spans.append((pos, m.start(1)))
         pos = m.end()
     if pos < end:
         spans.append((pos, end))

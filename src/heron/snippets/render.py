@@ -18,12 +18,16 @@ left to the edge: :func:`to_html` is one such renderer.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from heron.snippets.fast import matcher_for
 from heron.snippets.fragmenter import DEFAULT_PASSAGE_CHARS, Passage, split_passages
-from heron.snippets.scoring import ScoredPassage, TextAnalyzer, score_passages
+from heron.snippets.scoring import ScoredPassage, TextAnalyzer
 from heron.snippets.tokens import chars_for_tokens, count_tokens
+
+#: ``(text, passages, analyzer, query_terms) -> scored passages``, as :func:`score_passages`
+PassageScorer = Callable[[str, Sequence[Passage], TextAnalyzer, Mapping[str, float]], list[ScoredPassage]]
 
 GAP = "\n...\n"
 GAP_INLINE = " ... "
@@ -53,17 +57,28 @@ def build_snippet(
     max_tokens: int,
     *,
     passage_chars: int = DEFAULT_PASSAGE_CHARS,
+    scorer: PassageScorer | None = None,
 ) -> Snippet:
     """The query-biased snippet of ``text`` within ``max_tokens`` (see the module docstring).
 
     ``analyzer``: the field's analyzer (matches are found on analyzed terms, so stemmed
     and folded forms highlight); ``query_terms``: analyzed query term → weight.
+    ``scorer``: by default the fast path (:class:`~heron.snippets.fast.ChunkMatcher`, which
+    also skips scoring when every passage fits the budget); the readable reference
+    :func:`~heron.snippets.scoring.score_passages` gives the same snippet.
     """
     budget = chars_for_tokens(max_tokens)
     if budget <= 0 or not text.strip():
         return EMPTY
-    passages = split_passages(text, passage_chars)
-    scored = score_passages(text, passages, analyzer, query_terms)
+    if scorer is None:
+        passages, fast_scored, matches = matcher_for(analyzer).plan(text, query_terms, passage_chars, budget,
+                                                                      _PIECE_OVERHEAD)
+        if fast_scored is None:  # every passage fits: all are chosen, whatever the scores
+            return _assemble_all(text, passages, matches)
+        scored = fast_scored
+    else:
+        passages = split_passages(text, passage_chars)
+        scored = scorer(text, passages, analyzer, query_terms)
     chosen = _Selection(passages, budget)
     ranked = sorted((s for s in scored if s.score > 0), key=lambda s: (-s.score, s.index))
     for sp in ranked:
@@ -178,6 +193,30 @@ def _assemble(text: str, spans: Mapping[int, tuple[int, int]], scored: Sequence[
         pos += e - s
         prev = (i, s, e)
     return Snippet("".join(parts), tuple(highlights), tuple(out_spans))
+
+
+def _assemble_all(text: str, passages: Sequence[Passage], matches: Sequence[tuple[int, int]]) -> Snippet:
+    """:func:`_assemble` of every passage (then all are neighbours), ``matches`` sorted."""
+    parts: list[str] = []
+    highlights: list[tuple[int, int]] = []
+    pos = 0
+    prev_end = -1
+    mi, n_matches = 0, len(matches)
+    for p in passages:
+        if prev_end >= 0:
+            lines = text.count("\n", prev_end, p.start)
+            sep = "\n\n" if lines > 1 else "\n" if lines else " "
+            parts.append(sep)
+            pos += len(sep)
+        shift = pos - p.start
+        while mi < n_matches and matches[mi][0] < p.end:
+            ms, me = matches[mi]
+            highlights.append((ms + shift, me + shift))
+            mi += 1
+        parts.append(text[p.start:p.end])
+        pos += p.end - p.start
+        prev_end = p.end
+    return Snippet("".join(parts), tuple(highlights), tuple((p.start, p.end) for p in passages))
 
 
 def to_html(snippet: Snippet, tag: str = "mark") -> str:

@@ -71,12 +71,12 @@ def score_passages(
         coverage = sum(query_terms[t] for t in distinct) / total_w
         density = min(1.0, 4.0 * len(matched) / max(len(terms), 1))
         score = coverage + DENSITY_WEIGHT * density + POSITION_WEIGHT / (1 + i)
-        out.append(ScoredPassage(p, i, score, _dedupe(matched)))
+        out.append(ScoredPassage(p, i, score, dedupe_spans(matched)))
     return out
 
 
-def _dedupe(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    # CJK bigrams give overlapping tokens: merge overlapping/adjacent ranges
+def dedupe_spans(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted ranges with overlapping/adjacent ones merged (CJK bigrams give overlapping tokens)."""
     out: list[tuple[int, int]] = []
     for s, e in sorted(spans):
         if out and s <= out[-1][1]:

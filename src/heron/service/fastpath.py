@@ -1,0 +1,133 @@
+"""The lean request path of ``POST /search`` and ``POST /v1/search``.
+
+A search request is the one request a server answers thousands of times a second, so it does
+not go through Starlette's routing, FastAPI's dependency solver and ``Request`` objects, or a
+second middleware: :class:`~heron.service.middleware.RequestMiddleware` (request id, metrics,
+access log, unhandled errors) hands it straight to :class:`LeanSearch`, which does, in order,
+what the stack would have done — the body-size limit (413), readiness + API key + scope + rate
+limit (:func:`~heron.service.deps.check_access`), reading the body, :func:`execute_search`
+(the same function the FastAPI route calls), and one orjson-encoded answer. Errors go through
+the same mapping as everywhere else (:mod:`heron.service.errors`), so the wire behaviour is
+the route's; the FastAPI route stays declared for the OpenAPI document (and answers the same
+way if it is ever reached).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import Message, Receive, Scope, Send
+
+from heron.errors import HeronError
+from heron.service import schemas
+from heron.service.deps import check_access, run_search
+from heron.service.errors import (
+    ApiError,
+    api_error_response,
+    body_too_large_message,
+    error_response,
+    heron_error_response,
+)
+from heron.service.searching import StageTimer, run_queries
+from heron.service.state import ServiceState
+
+#: the paths answered by the lean path (exactly; ``/search/`` goes through the router)
+SEARCH_PATHS = frozenset({"/search", "/v1/search"})
+_JSON = (b"content-type", b"application/json")
+
+
+async def execute_search(state: ServiceState, body: bytes, log: dict[str, Any]) -> bytes:
+    """Parse, bind, search (+ snippets) and serialize one search request: the JSON answer.
+
+    Fills ``log`` (the access-log fields: ``query``, ``index``, ``results``) and records the
+    stage timings in the metrics. Raises ``ApiError`` / ``HeronError`` for error answers.
+    """
+    timer = StageTimer(tracing=state.tracing)
+    with timer.stage("parse"):
+        req = schemas.parse_search_request(body)
+    log["query"] = req.query
+    with timer.stage("bind"):
+        now = dt.datetime.now(dt.UTC)
+        opts = req.to_options(now)
+        handle = state.registry.get(req.index, state.config.default_index)
+        log["index"] = handle.name
+        searcher = handle.index.searcher()
+    config = state.config
+    timeout = min(req.timeout or config.request_timeout_s, config.request_timeout_s)
+    timer.deadline = time.monotonic() + timeout
+    t0 = time.perf_counter()
+    try:
+        results = await run_search(lambda: run_queries(searcher, req.queries, opts, timer), timeout,
+                                   not state.run_inline())
+    finally:
+        state.observe_search(time.perf_counter() - t0)
+    with timer.stage("serialize"):
+        log["results"] = sum(len(r) for r in results)
+        payload = orjson.dumps(schemas.search_response(req, results, now))
+    state.metrics.observe_stages(timer.seconds, len(req.queries))
+    return payload
+
+
+class LeanSearch:
+    """An ASGI callable answering a search request end to end (see the module docstring)."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        log: dict[str, Any] = scope.setdefault("state", {})
+        state = self.state
+        limit = state.config.max_body_bytes
+        try:
+            authorization: str | None = None
+            found_auth = False
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    try:
+                        declared = int(value)
+                    except ValueError:
+                        declared = 0
+                    if declared > limit:
+                        raise ApiError(413, body_too_large_message(limit))
+                elif name == b"authorization" and not found_auth:
+                    authorization = value.decode("latin-1")
+                    found_auth = True
+            client = scope.get("client")
+            check_access(state, authorization, client[0] if client else None, "search", log)
+            body = await _read_body(receive, limit)
+            payload = await execute_search(state, body, log)
+        except ApiError as e:
+            await api_error_response(e)(scope, receive, send)
+        except HeronError as e:
+            await heron_error_response(e)(scope, receive, send)
+        except ClientDisconnect:
+            await error_response(400, "client disconnected")(scope, receive, send)
+        else:
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", str(len(payload)).encode()), _JSON]})
+            await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body; 413 as soon as it passes ``limit`` bytes."""
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message: Message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            if chunk:
+                seen += len(chunk)
+                if seen > limit:
+                    raise ApiError(413, body_too_large_message(limit))
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

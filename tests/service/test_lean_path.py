@@ -1,0 +1,220 @@
+"""The lean search path (``heron.service.fastpath``) answers exactly like the library and like
+the FastAPI route it bypasses: same JSON, same errors, same headers, logs and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from heron.errors import ConfigError
+from heron.service import ServiceConfig, schemas
+from heron.service import middleware as middleware_module
+from heron.service.protocol import FLUSH_BYTES, CoalescingTransport
+from heron.service.searching import StageTimer, run_queries
+
+from .support import auth, build_index, keyed_config
+
+REQUESTS: list[dict[str, Any]] = [
+    {"query": "heron"},
+    {"query": "heron", "max_results": 2, "offset": 1},
+    {"query": ["heron", "cat", "migration"], "max_results": 3},
+    {"query": "heron migrate", "max_tokens": 30, "max_tokens_per_page": 12},
+    {"query": "heron", "snippets": False},
+    {"query": "heron", "explain": True},
+    {"query": "\"grey heron\" -island"},
+    {"query": "heron", "search_domain_filter": ["wikipedia.org"], "search_language_filter": ["en"]},
+    {"query": "birds", "filters": {"topic": "birds", "year": {"gte": 2019}}},
+    {"query": "bird", "search_after_date_filter": "1/1/2020", "operator": "and"},
+    {"query": "zzzz nothing matches"},
+    {"query": "Graureiher Vogel ünïcödé 中文"},
+]
+
+
+def _without_id(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("id", "server_time")}
+
+
+def _library_json(body: dict[str, Any], searcher: Any) -> dict[str, Any]:
+    """What the library gives for ``body`` (searching.py + the schema's response), as JSON."""
+    req = schemas.parse_search_request(json.dumps(body).encode())
+    now = dt.datetime.now(dt.UTC)
+    results = run_queries(searcher, req.queries, req.to_options(now), StageTimer())
+    out: dict[str, Any] = orjson.loads(orjson.dumps(schemas.search_response(req, results, now)))
+    return out
+
+
+@pytest.mark.parametrize("path", ["/search", "/v1/search"])
+def test_lean_path_answers_like_the_library(make_client: Callable[..., TestClient], path: str) -> None:
+    idx = build_index()
+    c = make_client(ServiceConfig(warmup=False), {"t": idx})
+    for body in REQUESTS:
+        r = c.post(path, json=body)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        assert int(r.headers["content-length"]) == len(r.content)
+        got = r.json()
+        assert isinstance(got["id"], str) and len(got["id"]) == 36
+        assert _without_id(got) == _without_id(_library_json(body, idx.searcher())), body
+
+
+def _route_and_lean(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                    config: ServiceConfig, send: Callable[[TestClient], Any]) -> tuple[Any, Any]:
+    """``send`` through the lean path, then through the FastAPI route (lean path switched off)."""
+    lean = send(make_client(config))
+    monkeypatch.setattr(middleware_module, "SEARCH_PATHS", frozenset())
+    routed = send(make_client(config))
+    monkeypatch.undo()
+    return lean, routed
+
+
+def _answer(r: Any) -> tuple[int, Any, dict[str, str]]:
+    body = r.json()
+    if "results" in body:
+        body = _without_id(body)
+    keep = ("content-type", "retry-after", "retry-after-ms", "x-should-retry", "www-authenticate")
+    return r.status_code, body, {k: r.headers[k] for k in keep if k in r.headers}
+
+
+@pytest.mark.parametrize("case", [
+    lambda c: c.post("/search", json={"query": "heron", "max_results": 2}),
+    lambda c: c.post("/search", content=b"{not json"),
+    lambda c: c.post("/search", content=b""),
+    lambda c: c.post("/search", json={"query": 5}),
+    lambda c: c.post("/search", json={"query": "heron", "max_results": 99}),
+    lambda c: c.post("/search", json={"query": "heron", "index": "nope"}),
+    lambda c: c.post("/search", json={"query": "heron AND (cat"}),
+    lambda c: c.post("/search", content=b"x" * 5000),  # over max_body_bytes (declared length)
+    lambda c: c.post("/search", content=iter([b'{"query": "', b"x" * 5000, b'"}'])),  # chunked, over the limit
+    lambda c: c.post("/v1/search", json={"query": ["a", "b", "c", "d", "e", "f"]}),
+], ids=["ok", "bad-json", "empty", "wrong-type", "out-of-range", "unknown-index", "syntax", "too-large",
+        "too-large-chunked", "too-many-queries"])
+def test_lean_path_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                                     case: Callable[[TestClient], Any]) -> None:
+    lean, routed = _route_and_lean(make_client, monkeypatch, ServiceConfig(warmup=False, max_body_bytes=1000),
+                                   lambda c: _answer(case(c)))
+    assert lean == routed
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, auth("write"), auth("search")],
+                         ids=["no-key", "bad-key", "wrong-scope", "ok"])
+def test_lean_path_auth_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                                          headers: dict[str, str]) -> None:
+    lean, routed = _route_and_lean(make_client, monkeypatch, keyed_config(),
+                                   lambda c: _answer(c.post("/search", json={"query": "heron"}, headers=headers)))
+    assert lean == routed
+
+
+def test_lean_path_rate_limit_matches_the_route(make_client: Callable[..., TestClient],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def burst(c: TestClient) -> list[tuple[int, Any, dict[str, str]]]:
+        out = [_answer(c.post("/search", json={"query": "heron"}, headers=auth("search"))) for _ in range(3)]
+        for status, body, headers in out:  # the wait in the message varies by microseconds
+            if status == 429:
+                body["error"]["message"] = body["error"]["message"].split("; retry after")[0]
+                headers.pop("retry-after-ms")
+        return out
+
+    lean, routed = _route_and_lean(make_client, monkeypatch, keyed_config(rate_limit_rps=0.01, rate_limit_burst=2),
+                                   burst)
+    assert [s for s, _, _ in lean] == [200, 200, 429]
+    assert lean == routed
+
+
+def test_lean_path_logs_and_counts_like_other_routes(make_client: Callable[..., TestClient],
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    c = make_client(keyed_config())
+    with caplog.at_level(logging.INFO, logger="heron.access"):
+        r = c.post("/v1/search", json={"query": ["heron", "cat"]}, headers={**auth("search"), "x-request-id": "lean-1"})
+        c.post("/search", json={"query": "heron"}, headers=auth("write"))
+    assert r.status_code == 200 and r.headers["x-request-id"] == "lean-1"
+    lines = [json.loads(m) for m in caplog.messages]
+    ok = next(x for x in lines if x["request_id"] == "lean-1")
+    assert ok["route"] == "/v1/search" and ok["key"] == "search" and ok["index"] == "t" and ok["queries"] == 2
+    assert ok["results"] == sum(len(rs) for rs in r.json()["results"]) and "query" not in ok
+    denied = next(x for x in lines if x["status"] == 403)
+    assert denied["route"] == "/search" and len(denied["request_id"]) == 32
+    metrics = c.get("/metrics", headers=auth("admin")).text
+    assert 'heron_http_requests_total{method="POST",route="/v1/search",status="200"} 1.0' in metrics
+    assert 'heron_http_requests_total{method="POST",route="/search",status="403"} 1.0' in metrics
+    assert 'heron_search_stage_seconds_count{stage="snippets"} 1.0' in metrics  # one request
+    assert 'heron_search_queries_total 2.0' in metrics
+
+
+def test_short_searches_run_inline_long_ones_in_a_thread(make_client: Callable[..., TestClient]) -> None:
+    c = make_client(ServiceConfig(warmup=False, inline_search_ms=5))
+    state = c.app.state.heron  # type: ignore[attr-defined]
+    assert state.run_inline()
+    for _ in range(200):
+        state.observe_search(0.050)
+    assert not state.run_inline() and state.search_avg_s > 0.045
+    assert c.post("/search", json={"query": "heron"}).status_code == 200  # in a thread
+    for _ in range(200):
+        state.observe_search(0.0002)
+    assert state.run_inline()
+    assert make_client(ServiceConfig(warmup=False, search_threads=False)).app.state.heron.run_inline()  # type: ignore[attr-defined]
+    assert not make_client(ServiceConfig(warmup=False, inline_search_ms=0)).app.state.heron.run_inline()  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="inline_search_ms"):
+        ServiceConfig(inline_search_ms=-1)
+
+
+class _FakeTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str) -> str:
+        return f"info:{name}"
+
+
+def test_coalescing_transport_writes_once_per_loop_turn() -> None:
+    async def scenario() -> _FakeTransport:
+        real = _FakeTransport()
+        t = CoalescingTransport(real, asyncio.get_running_loop())
+        t.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        t.write(b"body")
+        assert real.writes == []  # not yet: at the end of this loop turn
+        await asyncio.sleep(0)
+        assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        t.write(b"x" * FLUSH_BYTES)  # big: at once
+        assert len(real.writes) == 2
+        t.write(b"last")
+        t.close()  # flushes first
+        assert real.writes[-1] == b"last" and real.closed
+        assert t.get_extra_info("peername") == "info:peername"
+        return real
+
+    asyncio.run(scenario())
+
+
+def test_warm_start_freezes_the_start_up_heap() -> None:
+    """With ``warmup`` (``heron serve``), the heap built at start-up is kept out of the garbage
+    collector's full collections (``gc.freeze``), whose pauses would otherwise land in requests."""
+    import gc
+
+    from heron.service import create_app
+
+    gc.unfreeze()
+    try:
+        app = create_app(ServiceConfig(warmup=True, access_log=False), {"t": build_index()})
+        with TestClient(app) as c:
+            assert gc.get_freeze_count() > 1000
+            assert c.post("/search", json={"query": "heron"}).status_code == 200
+    finally:
+        gc.unfreeze()
