@@ -10,6 +10,11 @@ MB/s (HTML payload bytes), duplicates found (the copies are exact duplicates, so
 them are dropped after extraction and hashing: every stage but the index write runs per page).
 Add ``--unique`` to make every copy distinct (a marker paragraph per copy) so that every page
 is also analysed and indexed.
+
+Also printed: the CPU time of the ingest process and its workers (``cpu_s``, from
+``getrusage(RUSAGE_CHILDREN)``: start-up included), per page, and the pages/s that CPU time
+would allow on ``cpu_count`` cores with perfect overlap (``cpu_bound_pages_per_s``) — on a
+machine shared with other work, wall-clock pages/s understate what the code does alone.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,11 +71,17 @@ def main() -> None:
         cmd = [str(REPO / ".venv/bin/heron"), "ingest", str(corpus), "--index", str(Path(tmp) / "idx"),
                "-j", str(args.workers), "--extractor", args.extractor, "--no-progress", "--report-json", str(report)]
         t0 = time.perf_counter()
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter() - t0
         r = json.loads(report.read_text())
-    r.update({"rounds": rounds, "wall_s_with_startup": round(wall, 2), "cpu_count": os.cpu_count(),
-              "extractor": args.extractor, "unique_copies": args.unique})
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
+    cores = os.cpu_count() or 1
+    r.update({"rounds": rounds, "wall_s_with_startup": round(wall, 2), "cpu_count": cores,
+              "cpu_s": round(cpu, 2), "cpu_ms_per_page": round(1000 * cpu / max(1, r["pages"]), 2),
+              "cpu_bound_pages_per_s": round(r["pages"] / (cpu / cores), 1) if cpu else None,
+              "load_average": os.getloadavg(), "extractor": args.extractor, "unique_copies": args.unique})
     print(json.dumps({k: v for k, v in r.items() if k not in ("skip_examples",)}, indent=1))
     if args.json:
         args.json.write_text(json.dumps(r, indent=2))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 import heron
@@ -81,3 +82,49 @@ def test_bad_rows_are_counted_not_fatal(tmp_path: Path) -> None:
     r = json.loads(rep.read_text())
     assert r["written"] == 1 and r["skipped"] == {"bad-document": 2}
     assert "a.jsonl:1" in r["skip_examples"]["bad-document"] or "a.jsonl:2" in r["skip_examples"]["bad-document"]
+
+
+def test_an_interrupted_run_marks_only_fully_committed_sources(tmp_path: Path) -> None:
+    """Batches span source files; a source counts as done only once a commit holds all its documents."""
+    from heron.config import IndexSettings
+    from heron.ingest import IngestOptions, ResumeState, run_ingest
+
+    files = [_write(tmp_path / f"s{i}.jsonl", [{"id": f"{i}-{j}", "text": f"document {j} of source {i} says {i * j}"}
+                                               for j in range(3)]) for i in range(6)]
+
+    class FailingSink:
+        settings = IndexSettings()
+
+        def __init__(self, fail_at: int) -> None:
+            self.pending: list[str] = []
+            self.committed: set[str] = set()
+            self.commits = 0
+            self.fail_at = fail_at
+
+        def add(self, doc: heron.Document) -> None:
+            self.pending.append(doc.id)
+
+        def commit(self) -> None:
+            self.commits += 1
+            if self.commits == self.fail_at:
+                raise OSError("disk full")
+            self.committed.update(self.pending)
+            self.pending = []
+
+        def close(self) -> None:
+            return None
+
+    state_path = tmp_path / "state.json"
+    sink = FailingSink(fail_at=3)
+    options = IngestOptions(batch_records=4, commit_every_docs=4, commit_every_s=1e9)
+    with pytest.raises(OSError, match="disk full"):
+        run_ingest(files, sink, options, state=ResumeState(state_path))
+    done = ResumeState(state_path).done
+    assert 0 < len(done) < len(files)
+    for f in files:
+        if ResumeState(state_path).is_done(f):
+            assert {f"{f.stem[1:]}-{j}" for j in range(3)} <= sink.committed
+    again = FailingSink(fail_at=0)
+    report = run_ingest(files, again, options, state=ResumeState(state_path))
+    assert report.sources_skipped_done == len(done)
+    assert sink.committed | again.committed == {f"{i}-{j}" for i in range(6) for j in range(3)}

@@ -114,3 +114,38 @@ def test_bulk_api_target(web_data: Path, tmp_path: Path, monkeypatch: pytest.Mon
         assert rep.written >= 15 and sink.failed == 0
         hits = c.post("/search", json={"query": "IANA", "max_results": 3}).json()["results"]
         assert hits and "iana.org" in hits[0]["url"]
+
+
+def test_worker_processes_give_the_same_documents(web_data: Path, tmp_path: Path) -> None:
+    """Two forked workers (warmed up in the parent) and the in-process path produce the same documents."""
+    import shutil
+
+    from heron.config import IndexSettings
+    from heron.ingest import IngestOptions, run_ingest
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for f in sorted((web_data / "html/article-extraction-benchmark/html").iterdir())[:40]:
+        shutil.copy(f, src / f.name)
+    shutil.copy(web_data / "warc/valid/pywb__iana.warc.gz", src)
+
+    class ListSink:
+        settings = IndexSettings()
+
+        def __init__(self) -> None:
+            self.docs: list[dict[str, Any]] = []
+
+        def add(self, doc: heron.Document) -> None:
+            self.docs.append(doc.to_stored())
+
+        def commit(self) -> None:
+            return None
+
+        def close(self) -> None:
+            return None
+
+    one, two = ListSink(), ListSink()
+    r1 = run_ingest([src], one, IngestOptions(workers=1))
+    r2 = run_ingest([src], two, IngestOptions(workers=2))
+    assert r1.written == r2.written > 45 and r1.skipped == r2.skipped
+    assert one.docs == two.docs

@@ -6,7 +6,14 @@ import pytest
 from resiliparse.parse.html import HTMLTree
 
 from heron.errors import ConfigError
-from heron.ingest.extract import clean_lines, extract_text, minimal_html_to_text
+from heron.ingest.extract import (
+    FilterParams,
+    Line,
+    clean_lines,
+    extract_text,
+    html_lines,
+    minimal_html_to_text,
+)
 from heron.ingest.pipeline import process_page
 from heron.ingest.records import RawPage, Skip
 
@@ -104,5 +111,64 @@ def test_extraction_quality_on_the_benchmark(shared_data: Path) -> None:
         rows.append(tp_fp_fn(gt[k]["articleBody"], extract_text(tree, "heron", h1.text if h1 else tree.title)))
         base.append(tp_fp_fn(gt[k]["articleBody"], extract_text(tree, "resiliparse")))
     p, r, f1 = prf(rows)
-    assert f1 >= 0.95 and p >= 0.93 and r >= 0.96, (p, r, f1)
+    # measured: P 0.964, R 0.974, F1 0.969 (5-fold cross-validated F1 of the settings: 0.967)
+    assert f1 >= 0.965 and p >= 0.955 and r >= 0.965, (p, r, f1)
     assert f1 > prf(base)[2] + 0.03
+
+
+def test_html_lines_know_their_block_and_links() -> None:
+    raw = ('<h2>Sec<a href="/x">tion</a></h2>\n\n<p>Para with <a href="/l">a link</a> &amp; more.</p>\n'
+           'Bare div text\n<a href=""> <a href="">\n<ul>\n  <li>item <a href="/i">one</a></li>\n</ul>\n'
+           '<p>first<br>\nsecond</p>')
+    got = html_lines(raw)
+    assert [(ln.text, ln.kind) for ln in got] == [
+        ("## Section", "h"), ("Para with a link & more.", "p"), ("Bare div text", "bare"), ("item one", "li"),
+        ("first", "p"), ("second", "p")]
+    assert got[1].link_chars == len("a link") and got[2].link_chars == 0
+    assert got[3].link_chars == len("one")  # the unclosed empty links before did not leak into later lines
+
+
+def test_structural_rules() -> None:
+    para = "A paragraph of the article, long enough to carry the page on its own, with more words in it. "
+    lines = [Line(para * 2, "p"), Line("A grey heron on a post at dawn", "bare"), Line(para, "p"),
+             Line("Home News Sport Weather", "bare", link_chars=23), Line("1 cup flour", "li"),
+             Line("1 cup flour", "li"), Line("Share", "bare"), Line("Share", "bare")]
+    on = clean_lines(lines).split("\n\n")
+    assert "A grey heron on a post at dawn" not in on and "Home News Sport Weather" not in on  # bare lines, p-heavy page
+    assert on.count("1 cup flour") == 2  # a list repeats real lines
+    off = FilterParams(max_link_share=1.0, bare_p_share=1.0, extra_skip=(), repeats_outside_blocks_only=False)
+    got = clean_lines(lines, params=off).split("\n\n")
+    assert "A grey heron on a post at dawn" in got and got.count("1 cup flour") == 1
+    links = clean_lines(lines, params=FilterParams(max_link_share=0.5, bare_p_share=1.0)).split("\n\n")
+    assert "Home News Sport Weather" not in links and "A grey heron on a post at dawn" in links
+
+
+def test_bare_lines_stay_on_pages_without_paragraphs() -> None:
+    lines = [Line("Text straight in a div, as some sites write their articles, sentence after sentence.", "bare"),
+             Line("Another sentence of the same article, also outside any paragraph element.", "bare")]
+    assert len(clean_lines(lines).split("\n\n")) == 2
+
+
+def test_caps_rule_ignores_uncased_scripts() -> None:
+    korean = "다만 MBC <숨바꼭질>은 방영을 시작한 지 얼마 되지 않았지만 벌써 지쳐가는 인상이다."
+    assert clean_lines(korean) == korean
+    assert clean_lines("CLICK HERE TO GET THE APP") == ""
+
+
+def test_figures_and_captions_are_skipped() -> None:
+    page = ARTICLE.replace("<h2>Behaviour</h2>", '<figure><img src="h.jpg"><p>A heron on a post</p></figure>'
+                           '<div class="wp-caption-text">Photo: somebody</div><h2>Behaviour</h2>')
+    text = _extract(page)
+    assert "A heron on a post" not in text and "Photo: somebody" not in text and "## Behaviour" in text
+
+
+def test_control_characters_decide_binary_pages() -> None:
+    from heron.ingest.pipeline import _decode
+
+    text = ARTICLE.encode()
+    assert _decode(RawPage("a", text)) == ARTICLE  # no control bytes: the fast path
+    few = text.replace(b"<nav>", b"\x01<nav>", 1)  # one control character: still text
+    assert _decode(RawPage("b", few)) == few.decode()
+    many = text + b"\x02" * (len(text) // 50)  # 2%: binary data
+    assert _decode(RawPage("c", many)) is None
+    assert isinstance(skip := process_page(RawPage("c", many), "heron"), Skip) and skip.reason == "undecodable"

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
-from heron.ingest.metadata import detect_language, page_meta, parse_any_date, url_date
+from heron.ingest.metadata import detect_language, identify_language, page_meta, parse_any_date, url_date
 
 HEAD = """<html lang="en-GB"><head><title>Grey heron | Birds</title>
 <link rel="canonical" href="https://birds.example.org/heron">
@@ -75,3 +76,42 @@ def test_language(text: str, lang: str) -> None:
 
 def test_language_of_too_little_text() -> None:
     assert detect_language("ok") == ("", 0.0)
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("The grey heron is a long-legged wading bird of the heron family, native throughout Europe.", "en"),
+    ("Der Graureiher ist ein Vogel aus der Familie der Reiher und in ganz Europa verbreitet.", "de"),
+    ("Le héron cendré est une espèce d'oiseaux échassiers de la famille des ardéidés.", "fr"),
+])
+def test_identify_language_fast_path(text: str, lang: str) -> None:
+    assert identify_language(text) == (lang, None)  # the fast detector, stable on both views: no probability
+    assert identify_language(text, html_lang=lang) == (lang, None)
+
+
+def test_identify_language_falls_back_to_py3langid() -> None:
+    text = "The grey heron is a long-legged wading bird of the heron family, native throughout Europe."
+    lang, prob = identify_language(text, html_lang="de")  # the markup disagrees: py3langid decides
+    assert lang == "en" and prob is not None and prob > 0.5
+    assert identify_language("ok") == ("", 0.0)
+
+
+@pytest.mark.data
+def test_identify_language_agrees_with_py3langid_on_the_samples(shared_data: Path) -> None:
+    """On every page of the shared samples the fast path gives py3langid's answer."""
+    from resiliparse.parse.html import HTMLTree
+
+    from heron.ingest.extract import extract_text
+    from heron.ingest.readers import expand_sources, read_source
+    from heron.ingest.records import RawPage
+
+    texts = []
+    for f in expand_sources([shared_data / "web/warc/valid", shared_data / "web/html"]):
+        for rec in read_source(f):
+            if isinstance(rec, RawPage):
+                text = extract_text(HTMLTree.parse_from_bytes(rec.body, "utf-8"), "heron")
+                if len(text) >= 200:
+                    texts.append(text)
+    assert len(texts) > 150
+    fast = sum(identify_language(t)[1] is None for t in texts)
+    assert [identify_language(t)[0] for t in texts] == [detect_language(t)[0] for t in texts]
+    assert fast >= 0.9 * len(texts)

@@ -52,7 +52,7 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     words = _WORD.findall(text.casefold())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    h = np.fromiter((zlib.crc32(w.encode("utf-8")) for w in words), dtype=np.uint64, count=len(words))
+    h = np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))  # UTF-8
     if len(words) < k:
         k = len(words)
     acc = np.zeros(len(words) - k + 1, dtype=np.uint64)

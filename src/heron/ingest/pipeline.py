@@ -2,7 +2,8 @@
 
 The parent process reads records (WARC/HTML/JSONL/Parquet readers are I/O + light parsing)
 and sends batches to ``workers`` processes, which decode, parse (resiliparse), extract main
-content and metadata, detect the language and compute the dedup signature. Results come back
+content and metadata, detect the language and compute the dedup signature. Before forking them
+the parent loads what every page needs once (:func:`warm_up`), so the workers share it. Results come back
 in input order; the parent drops exact duplicates, groups near-duplicates, validates with
 :func:`heron.document.make_document` and writes through :class:`~heron.index.writer.IndexWriter`
 (or a :class:`BulkSink` for a running server). A source file is marked done in the state file
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -39,7 +41,7 @@ from heron.ingest.dedup import (
     minhash,
 )
 from heron.ingest.extract import EXTRACTORS, extract_text
-from heron.ingest.metadata import detect_language, page_meta, parse_any_date
+from heron.ingest.metadata import identify_language, page_meta, parse_any_date
 from heron.ingest.readers import expand_sources, read_source
 from heron.ingest.records import RawDoc, RawPage, Record, Skip
 from heron.ingest.urls import normalize_url, registrable_domain
@@ -48,6 +50,14 @@ from heron.ingest.urls import normalize_url, registrable_domain
 MAX_REPLACEMENT_SHARE = 0.05
 MIN_TEXT_CHARS = 25
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+#: every byte but the ones ``_CONTROL`` matches: ``body.translate(None, _NOT_CONTROL)`` keeps only those
+_NOT_CONTROL = bytes(b for b in range(256) if not (b <= 0x08 or 0x0E <= b <= 0x1F))
+
+
+def _too_binary(text: str) -> bool:
+    """More than 1% control characters in the first 64K characters: binary data, not text."""
+    head = text[:65536]
+    return len(_CONTROL.findall(head)) > 0.01 * max(1, len(head))
 
 
 class IngestError(HeronError):
@@ -117,9 +127,9 @@ def _decode(page: RawPage) -> str | None:
             text = page.body.decode("utf-8")
         except UnicodeDecodeError:
             pass
-        else:
-            head = text[:65536]
-            return None if len(_CONTROL.findall(head)) > 0.01 * max(1, len(head)) else text
+        else:  # control bytes are ASCII in UTF-8: none in the body means none in the text (one C call)
+            clean = not page.body.translate(None, _NOT_CONTROL)
+            return text if clean or not _too_binary(text) else None
     enc = page.charset
     if enc:
         try:
@@ -130,10 +140,7 @@ def _decode(page: RawPage) -> str | None:
     text = str(bytes_to_str(page.body, enc, fallback_encodings=("utf-8", "cp1252")))
     if text.count("\ufffd") > MAX_REPLACEMENT_SHARE * max(1, len(text)):
         return None
-    head = text[:65536]
-    if len(_CONTROL.findall(head)) > 0.01 * max(1, len(head)):  # binary data, not text
-        return None
-    return text
+    return None if _too_binary(text) else text
 
 
 def _doc_id(url: str, source: str) -> str:
@@ -175,8 +182,8 @@ def process_page(page: RawPage, extractor: str) -> dict[str, Any] | Skip:
         return Skip(page.source, "no-main-content", f"{len(body.strip())} characters of text")
     url = normalize_url(page.url) or normalize_url(urljoin_safe(page.url, meta.canonical_url))
     canonical = normalize_url(urljoin_safe(page.url, meta.canonical_url)) if meta.canonical_url else ""
-    lang, prob = detect_language(body)
-    if meta.html_lang and (not lang or prob < 0.5):  # little or ambiguous text: trust the markup
+    lang, prob = identify_language(body, meta.html_lang)
+    if meta.html_lang and (not lang or (prob is not None and prob < 0.5)):  # little or ambiguous text: the markup
         lang, prob = meta.html_lang, 0.0
     last_updated = meta.modified
     if last_updated is None and page.last_modified:
@@ -429,7 +436,9 @@ def run_ingest(
                     report.pages += 1
                     report.bytes_in += len(rec.body)
                 batch.append(rec)
-            if len(batch) >= options.batch_records or len(skips) >= 256 or done_here:
+            # a batch spans source files (one-page HTML files would otherwise be one task each); the
+            # sources it lists as done had all their records in this batch or an earlier one
+            if len(batch) >= options.batch_records or len(skips) >= 256:
                 yield list(done_here), batch, skips
                 batch, skips = [], []
                 done_here.clear()
@@ -441,11 +450,17 @@ def run_ingest(
                 yield done, process_batch(b, options.extractor), sk
             return
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        todo = batches()
+        first = next(todo, None)
+        if first is None:
+            return
+        if ctx.get_start_method() == "fork" and any(_is_page(r) for r in first[1]):
+            warm_up()  # once here, shared by the forked workers, instead of once in every worker
         with ctx.Pool(options.workers) as pool:
             meta: list[tuple[list[Path], list[Skip]]] = []
 
             def feed() -> Iterator[list[RawPage | RawDoc]]:
-                for done, b, sk in batches():
+                for done, b, sk in itertools.chain([first], todo):
                     meta.append((done, sk))
                     yield b
 
@@ -480,6 +495,24 @@ def run_ingest(
     finally:
         report.seconds = time.perf_counter() - t0
     return report
+
+
+def _is_page(r: RawPage | RawDoc) -> bool:
+    return isinstance(r, RawPage) or isinstance(r.fields.get("__page__"), RawPage)
+
+
+def warm_up() -> None:
+    """Load what page processing needs — resiliparse, the public suffix list, py3langid's model
+    (~1 s of LZMA) — so that forked workers share it rather than each loading its own."""
+    from resiliparse.extract.html2text import extract_plain_text  # noqa: F401
+    from resiliparse.parse.encoding import bytes_to_str  # noqa: F401
+    from resiliparse.parse.html import HTMLTree  # noqa: F401
+    from resiliparse.parse.lang import detect_fast  # noqa: F401
+
+    from heron.ingest.metadata import detect_language
+
+    registrable_domain("www.example.co.uk")
+    detect_language("The grey heron is a long-legged wading bird of the heron family.")
 
 
 class _pool_task:
