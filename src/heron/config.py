@@ -152,7 +152,7 @@ class VectorSettings:
     dtype: Literal["float16", "int8"] = "float16"
     hnsw_m: int = 16
     ef_construction: int = 100
-    ef_search: int = 64
+    ef_search: int = 128  # recall@10 vs exact on enwiki-107k text queries: 0.91 at 64, 0.95 at 128
     exact_below: int = 4096
     filter_exact_below: int = 20_000
 

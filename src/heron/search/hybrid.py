@@ -131,7 +131,7 @@ def dense_collect(searcher: Searcher, q: np.ndarray, k: int, cf: CompiledFilters
                   ef: int | None = None) -> list[tuple[float, int, int, int]]:
     """(score, global doc, segment, doc) of the top ``k`` documents by dense similarity."""
     vs = searcher.settings.vectors
-    ef_s = ef or (vs.ef_search if vs is not None else 64)
+    ef_s = ef or (vs.ef_search if vs is not None else 128)
     found: list[tuple[float, int, int, int]] = []
     bases = np.cumsum([0] + [v.meta.doc_count for v in searcher.segments]).tolist()
     for si, v in enumerate(searcher.segments):
