@@ -197,6 +197,10 @@ class ProcessWriter:
                     fut.set_exception(_unpack_error(payload))
         except (EOFError, OSError) as e:
             self._fail(e)
+        except Exception as e:  # an unreadable message: fail every caller rather than leave them waiting
+            log.exception("reading from the indexer process of %s failed", self._path)
+            self._fail(e)
+            self._kill()
 
     def _fail(self, cause: BaseException) -> None:
         code = self._proc.exitcode
