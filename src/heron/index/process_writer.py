@@ -326,23 +326,6 @@ def _close_at_exit(ref: weakref.ReferenceType[ProcessWriter]) -> None:
 
 
 # -- child side -------------------------------------------------------------------------------------
-def _exit_with(parent_pid: int) -> None:
-    """Exit when the writer's process is gone (killed): the forkserver, not it, is our parent."""
-    import time
-
-    def watch() -> None:
-        while True:
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # pragma: no cover - pid reused by another user's process
-                os._exit(0)
-            time.sleep(0.1)
-
-    threading.Thread(target=watch, name="heron-parent-watch", daemon=True).start()
-
-
 def _leave_first_cpu() -> None:
     """Confine this process to all its CPUs but the first, so searches always find one CPU that
     analysis never takes (with 2 CPUs: one each). Bulk builds' worker processes get every CPU
@@ -361,10 +344,10 @@ def _leave_first_cpu() -> None:
 
 def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, parent_pid: int,
                 reserve_search_cpu: bool = True) -> None:
-    from heron.index.writer import IndexWriter
+    from heron.index.writer import IndexWriter, _exit_with_parent
     from heron.storage.fs import FsDirectory
 
-    _exit_with(parent_pid)
+    _exit_with_parent(parent_pid)
     with contextlib.suppress(OSError):  # not permitted: run at normal priority
         os.nice(INDEXER_NICE)
     if reserve_search_cpu:
@@ -405,7 +388,7 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
                 out = None
             else:
                 out = getattr(writer, method)(*args, **kwargs)
-                if method in ("commit", "rollback", "force_merge"):
+                if method == "rollback":  # commits and merges publish through on_commit already
                     publish()
             send(("r", rid, True, out if isinstance(out, (bool, int, type(None))) else None))
         except BaseException as e:

@@ -229,7 +229,7 @@ class IndexReader:
     def open_state(self, manifest: Manifest, lives: Sequence[np.ndarray | None]) -> Searcher:
         """A searcher over ``manifest``'s segments with the given live-doc masks (``None``: read
         the segment's committed deletes) — the near-real-time state another process's writer
-        published. Segment readers are shared with :meth:`reload`. Raises ``CorruptIndexError``
+        published (:meth:`install` warms it). Segment readers are shared with :meth:`reload`. Raises ``CorruptIndexError``
         ("file is missing") when a segment was merged away meanwhile: wait for the next state."""
         with self._lock:
             stored = manifest.settings.store_documents
@@ -245,7 +245,7 @@ class IndexReader:
                 views.append(SegmentView(m, r, live))
             keep = {m.name for m in manifest.segments}
             self._readers = {n: r for n, r in readers.items() if n in keep}
-        return Searcher(manifest, views).warm()
+        return Searcher(manifest, views)
 
     def reload(self) -> Searcher:
         """Open a searcher on the current manifest (cheap when nothing changed).

@@ -849,14 +849,19 @@ BUILD_AFFINITY: frozenset[int] | None = None
 
 
 def _exit_with_parent(parent_pid: int, cpus: frozenset[int] | None = None) -> None:
-    """Initializer of segment-building workers: exit when the writer's process is gone (killed)."""
+    """Initializer of segment-building workers (and start of an indexer process): exit when the
+    writer's process ``parent_pid`` is gone (killed). Checks that process itself, not
+    ``getppid()``: an indexer forked by the forkserver has the forkserver as its parent."""
     if cpus is not None and hasattr(os, "sched_setaffinity"):
         with contextlib.suppress(OSError):
             os.sched_setaffinity(0, cpus)
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(0)
+        while True:
+            try:
+                os.kill(parent_pid, 0)
+            except (ProcessLookupError, PermissionError):  # gone (or the pid reused by another user)
+                os._exit(0)
+            time.sleep(0.1)
 
     threading.Thread(target=watch, name="heron-parent-watch", daemon=True).start()
