@@ -11,7 +11,8 @@ Usage::
 
 Phases (``--phase``, repeatable; default all):
 
-* ``overhead``: each query over HTTP on one keep-alive connection, then in process
+* ``overhead``: each query over HTTP on one keep-alive connection (a blocking socket, the
+  cheapest Python client, so that client time is not counted as server time), then in process
   (``heron.service.searching.run_queries`` on the same index with the same options: the
   exact work the route does), alternately so both see the same machine load; server
   overhead = HTTP p50 - library p50.
@@ -394,34 +395,77 @@ class Library:
         self.index.close()
 
 
-async def interleaved(url: str, payloads: list[bytes], bodies: list[dict[str, Any]], lib: Library,
-                      repeat: int) -> tuple[list[float], list[float]]:
-    """Each query over HTTP (one keep-alive connection, sequential), then in process, alternately,
-    so that both see the same machine load; (http seconds, library seconds)."""
+class BlockingConn:
+    """One keep-alive connection on a plain blocking socket (``TCP_NODELAY``): the cheapest
+    client Python has, for the sequential overhead phase, where every microsecond the client
+    spends (an event loop's wake-up and stream machinery) would otherwise be counted as
+    server overhead."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.sock = socket.create_connection((host, port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def send(self, payload: bytes) -> int:
+        """Send one request, read the whole response; the status code."""
+        self.sock.sendall(payload)
+        buf = self.buf
+        while (end := buf.find(b"\r\n\r\n")) < 0:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            buf += chunk
+        head = buf[:end]
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+                break
+        need = end + 4 + length
+        while len(buf) < need:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed the connection mid-response")
+            buf += chunk
+        self.buf = buf[need:]
+        return int(head[9:12])
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def interleaved(url: str, payloads: list[bytes], bodies: list[dict[str, Any]], lib: Library,
+                repeat: int) -> tuple[list[float], list[float]]:
+    """Each query over HTTP (one keep-alive connection, sequential, blocking client), then in
+    process, alternately, so that both see the same machine load; (http seconds, library seconds)."""
+    import gc
+
     u = urlsplit(url)
-    conn = await Conn.open(u.hostname or "127.0.0.1", u.port or 80)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    conn = BlockingConn(host, port)
     http, local = [], []
+    gc.collect()
+    gc.freeze()  # a full collection in the *client* must not show up as server latency
     try:
         for _ in range(repeat):
             for p, b in zip(payloads, bodies, strict=True):
                 t0 = time.perf_counter()
                 try:
-                    status = await conn.send(p)
-                except (ConnectionError, asyncio.IncompleteReadError) as e:
-                    if isinstance(e, asyncio.IncompleteReadError) and e.partial:
-                        raise
+                    status = conn.send(p)
+                except ConnectionError:
                     # the server closed the idle keep-alive connection (a slow library call in
                     # between): reconnect and time the request again
                     conn.close()
-                    conn = await Conn.open(u.hostname or "127.0.0.1", u.port or 80)
+                    conn = BlockingConn(host, port)
                     t0 = time.perf_counter()
-                    status = await conn.send(p)
+                    status = conn.send(p)
                 http.append(time.perf_counter() - t0)
                 if status != 200:
                     raise SystemExit(f"HTTP {status} during the overhead phase")
                 local.append(lib.run(b))
     finally:
         conn.close()
+        gc.unfreeze()
     return http, local
 
 
@@ -536,8 +580,8 @@ def main(argv: list[str] | None = None) -> int:
                     print("overhead phase skipped: needs --index-path (the in-process reference)", file=sys.stderr)
                 else:
                     lib = Library(index)
-                    run(interleaved(url, payloads, bs, lib, 1))  # warm both sides
-                    h, loc = run(interleaved(url, payloads, bs, lib, a.repeat))
+                    interleaved(url, payloads, bs, lib, 1)  # warm both sides
+                    h, loc = interleaved(url, payloads, bs, lib, a.repeat)
                     lib.close()
                     http, lib_ms = np.asarray(h) * 1000, np.asarray(loc) * 1000
                     overhead.append({

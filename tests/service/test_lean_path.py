@@ -203,6 +203,75 @@ def test_coalescing_transport_writes_once_per_loop_turn() -> None:
     asyncio.run(scenario())
 
 
+class _ProtocolTransport(_FakeTransport):
+    """What uvicorn's protocol asks of a transport, beyond the writes."""
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5555), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def set_protocol(self, protocol: Any) -> None:
+        pass
+
+
+def test_a_complete_response_is_on_the_wire_before_the_app_returns() -> None:
+    """The protocol flushes when the response completes: bytes reach the socket before the
+    application's work after the response (metrics, access log) runs, not at the loop turn's end."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from heron.service.protocol import CoalescingHttpToolsProtocol
+
+    seen_after_response: list[list[bytes]] = []
+    real = _ProtocolTransport()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+        assert real.writes == []  # the head waits for the body (one write per response)
+        await send({"type": "http.response.body", "body": b"ok"})
+        seen_after_response.append(list(real.writes))
+
+    async def scenario() -> None:
+        config = uvicorn.Config(app, http=CoalescingHttpToolsProtocol, log_level="warning", access_log=False)
+        config.load()
+        proto = CoalescingHttpToolsProtocol(config, ServerState(), {}, asyncio.get_running_loop())
+        proto.connection_made(real)
+        proto.data_received(b"POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        for _ in range(10):
+            await asyncio.sleep(0)
+        proto.connection_lost(None)
+
+    asyncio.run(scenario())
+    assert len(seen_after_response) == 1
+    (written,) = seen_after_response[0]  # head and body, in one write, already made
+    assert written.startswith(b"HTTP/1.1 200 OK\r\n") and written.endswith(b"\r\n\r\nok")
+
+
+def test_searches_enter_at_the_request_middleware_unless_traced() -> None:
+    """Without tracing, ``POST /search`` skips the framework's layers (the lean entry); with
+    OpenTelemetry on, every request goes through the tracing middleware (its server span)."""
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from heron.service.app import create_app
+
+    plain = create_app(ServiceConfig(warmup=False), {"t": build_index()})
+    assert plain.lean_entry is not None
+    scope = {"type": "http", "method": "POST", "path": "/search"}
+    assert plain.lean_entry.is_lean(scope)
+    assert not plain.lean_entry.is_lean({**scope, "path": "/search/"})
+    assert not plain.lean_entry.is_lean({**scope, "method": "GET"})
+    traced = create_app(ServiceConfig(warmup=False), {"t": build_index()}, tracer_provider=TracerProvider())
+    assert traced.lean_entry is None
+
+
 def test_warm_start_freezes_the_start_up_heap() -> None:
     """With ``warmup`` (``heron serve``), the heap built at start-up is kept out of the garbage
     collector's full collections (``gc.freeze``), whose pauses would otherwise land in requests."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from heron import __version__
 from heron.api import Index
@@ -47,7 +48,7 @@ def create_app(
             if tracer_provider is None:  # ours: flush the exporter
                 tracing.shutdown()
 
-    app = FastAPI(
+    app = HeronApp(
         title="heron",
         version=__version__,
         summary="Self-hosted search with a Perplexity-compatible Search API",
@@ -58,10 +59,37 @@ def create_app(
     for r in (search.router, documents.router, indexes.router, health.router, admin.router):
         app.include_router(r)
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, max_bulk_bytes=config.max_bulk_bytes)
-    app.add_middleware(RequestMiddleware, metrics=state.metrics, log_requests=config.access_log,
-                       log_queries=config.log_queries, tracing=tracing, search=LeanSearch(state))
+    request_options: dict[str, Any] = {"metrics": state.metrics, "log_requests": config.access_log,
+                                       "log_queries": config.log_queries, "tracing": tracing,
+                                       "search": LeanSearch(state)}
+    app.add_middleware(RequestMiddleware, **request_options)
     if provider is not None:
         otel_middleware, otel_options = asgi_middleware(provider)
         app.add_middleware(otel_middleware, **otel_options)
+    else:  # no server spans to open: searches can enter at the request middleware directly
+        app.lean_entry = RequestMiddleware(app, **request_options)
     ui.mount(app)
     return app
+
+
+class HeronApp(FastAPI):
+    """The FastAPI app, with ``POST /search`` and ``/v1/search`` handed straight to the request
+    middleware (request id, metrics, access log) and the lean search path.
+
+    The search request is the one a server answers thousands of times a second; the layers it
+    skips (FastAPI's telemetry and body-limit wrappers, Starlette's error middleware, the body
+    limit middleware) do nothing for it that the lean path does not do itself — it checks the
+    body size, and the request middleware turns an unhandled error into a logged 500.
+    ``lean_entry`` stays ``None`` when OpenTelemetry tracing is on, so that every request
+    still gets its server span from the tracing middleware.
+    """
+
+    lean_entry: RequestMiddleware | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        entry = self.lean_entry
+        if entry is not None and scope["type"] == "http" and entry.is_lean(scope):
+            scope["app"] = self
+            await entry(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

@@ -43,8 +43,9 @@ _JSON = (b"content-type", b"application/json")
 async def execute_search(state: ServiceState, body: bytes, log: dict[str, Any]) -> bytes:
     """Parse, bind, search (+ snippets) and serialize one search request: the JSON answer.
 
-    Fills ``log`` (the access-log fields: ``query``, ``index``, ``results``) and records the
-    stage timings in the metrics. Raises ``ApiError`` / ``HeronError`` for error answers.
+    Fills ``log`` (the request's state: the access-log fields ``query``, ``index``,
+    ``results``, and ``stages``, the stage timings that the request middleware records in the
+    metrics once the answer is sent). Raises ``ApiError`` / ``HeronError`` for error answers.
     """
     timer = StageTimer(tracing=state.tracing)
     with timer.stage("parse"):
@@ -68,7 +69,7 @@ async def execute_search(state: ServiceState, body: bytes, log: dict[str, Any]) 
     with timer.stage("serialize"):
         log["results"] = sum(len(r) for r in results)
         payload = orjson.dumps(schemas.search_response(req, results, now))
-    state.metrics.observe_stages(timer.seconds, len(req.queries))
+    log["stages"] = (timer.seconds, len(req.queries))
     return payload
 
 

@@ -104,7 +104,7 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        lean = self.search is not None and scope["method"] == "POST" and scope["path"] in SEARCH_PATHS
+        lean = self.is_lean(scope)
         try:
             if lean:
                 assert self.search is not None
@@ -127,8 +127,15 @@ class RequestMiddleware:
                 path = getattr(route, "path", None) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "other"  # bounded label values
             self.metrics.observe_request(path, method, status, seconds)
+            stages = state.get("stages")
+            if stages is not None:  # a search: its stage timings (see fastpath.execute_search)
+                self.metrics.observe_stages(*stages)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 access_log.info(self._line(scope, state, rid, path, status, seconds))
+
+    def is_lean(self, scope: Scope) -> bool:
+        """Whether this HTTP request is a search answered by the lean path."""
+        return self.search is not None and scope["method"] == "POST" and scope["path"] in SEARCH_PATHS
 
     def _line(self, scope: Scope, state: dict[str, Any], rid: str, route: str, status: int,
               seconds: float) -> str:

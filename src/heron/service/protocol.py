@@ -8,6 +8,10 @@ protocol a transport wrapper that collects what is written during one turn of th
 loop and writes it at the end of that turn with one call (at once when 64 KiB are
 waiting, and before the transport is closed), so header and body leave together. Nothing
 else changes: flow control, keep-alive and closing are the real transport's.
+
+A complete response is written at once, not at the end of the loop turn: the protocol
+flushes when uvicorn reports the response complete, so the answer is on the wire before
+the application's bookkeeping after it (metrics, the access-log line) runs.
 """
 
 from __future__ import annotations
@@ -81,6 +85,12 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: Any) -> None:  # uvloop's transports are not asyncio.Transport
         wrapped: Any = CoalescingTransport(transport, asyncio.get_running_loop())
         super().connection_made(wrapped)
+
+    def on_response_complete(self) -> None:
+        transport = self.transport
+        if isinstance(transport, CoalescingTransport):
+            transport.flush()
+        super().on_response_complete()
 
 
 def uvicorn_options() -> dict[str, Any]:

@@ -190,6 +190,10 @@ class SearchRequest(BaseModel):
         return HybridParams(**kw) if kw else None
 
     def to_filters(self, now: dt.datetime) -> SearchFilters | None:
+        if not (self.search_domain_filter or self.search_after_date_filter or self.search_recency_filter
+                or self.search_before_date_filter or self.last_updated_after_filter
+                or self.last_updated_before_filter or self.search_language_filter or self.filters):
+            return None  # the common request: no filter at all
         after: dt.date | dt.datetime | None = None
         if self.search_after_date_filter:
             after = parse_us_date(self.search_after_date_filter, "search_after_date_filter")

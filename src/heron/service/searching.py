@@ -8,9 +8,10 @@ snapshot, independently, with its own ``max_results`` and ``max_tokens`` budget.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
 
 from heron.analysis import Analyzer
 from heron.index.reader import Searcher
@@ -48,7 +49,6 @@ class ResultItem:
     snippet: Snippet
 
 
-@dataclass
 class StageTimer:
     """Seconds spent per stage (``parse``, ``bind``, ``search``, ``snippets``, ``serialize``),
     summed over the queries; each stage is also a tracing span when ``tracing`` is on.
@@ -56,25 +56,41 @@ class StageTimer:
     ``deadline`` (a ``time.monotonic()`` value) makes :func:`run_queries` stop between
     stages once it has passed, raising ``TimeoutError``: a request that timed out does not
     keep a worker thread busy with the rest of its queries and snippets.
+
+    ``with timer.stage(name):`` is on every request's path several times, so the timer is its
+    own small context manager (no generator per stage, no span unless tracing is on).
     """
 
-    seconds: dict[str, float] = field(default_factory=dict)
-    tracing: Tracing | None = None
-    deadline: float | None = None
+    __slots__ = ("_name", "_span", "_t0", "deadline", "seconds", "tracing")
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def __init__(self, tracing: Tracing | None = None, deadline: float | None = None) -> None:
+        self.seconds: dict[str, float] = {}
+        self.tracing = tracing if tracing is not None and tracing.enabled else None
+        self.deadline = deadline
+        self._name = ""
+        self._t0 = 0.0
+        self._span: AbstractContextManager[Any] | None = None
+
+    def stage(self, name: str) -> StageTimer:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise TimeoutError(f"deadline passed before the {name} stage")
-        t0 = time.perf_counter()
-        try:
-            if self.tracing is not None and self.tracing.enabled:
-                with self.tracing.span(f"heron.{name}"):
-                    yield
-            else:
-                yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+        self._name = name
+        return self
+
+    def __enter__(self) -> None:
+        if self.tracing is not None:
+            self._span = self.tracing.span(f"heron.{self._name}")
+            self._span.__enter__()
+        self._t0 = time.perf_counter()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        elapsed = time.perf_counter() - self._t0
+        name = self._name
+        self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+        span, self._span = self._span, None
+        if span is not None:
+            span.__exit__(exc_type, exc, tb)
 
 
 def run_queries(
