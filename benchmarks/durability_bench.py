@@ -7,7 +7,11 @@
 3. refresh-to-visible latency under that load: a probe writes a document with a unique word
    every 100 ms and polls search until it is found → p50/p99;
 4. query latency (SciFact test queries, top-10) idle vs under the single-document load → p99
-   ratio.
+   ratio, twice: closed loop (one thread searching back to back while the 8 clients write as
+   fast as the writer takes them), and a service's load (``--query-rate`` queries/s and
+   ``--paced-rate`` writes/s offered on a schedule, default 500 and 500 — the bar's write
+   rate; latency counted from each query's scheduled start), against idle at the same query
+   rate.
 
 Searches and the client threads run in this process. The writer runs either in its own process
 (``--writer process``, the service's default: ``Index.process_writer``) or in this one
@@ -70,7 +74,7 @@ def bulk(root: Path, docs: list[dict[str, Any]], copies: int, mode: str) -> dict
 
 
 def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], seconds: float,
-               refresh_s: float, mode: str) -> dict[str, Any]:
+               refresh_s: float, mode: str, paced_rate: float, query_rate: float) -> dict[str, Any]:
     import heron
 
     idx = heron.Index.create(root / f"live-{mode}")
@@ -82,12 +86,20 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
 
     segs: list[int] = []
 
-    def query_latencies(duration: float) -> list[float]:
+    def query_latencies(duration: float, rate: float | None = None) -> list[float]:
+        """Back to back (``rate`` None), or ``rate`` queries/s on a schedule, each latency
+        counted from its scheduled start (a stalled query delays the next ones' too)."""
         out = []
-        end = time.perf_counter() + duration
+        start = time.perf_counter()
+        end = start + duration
         i = 0
         while time.perf_counter() < end:
             t = time.perf_counter()
+            if rate is not None:
+                t_sched = start + i / rate
+                if t_sched > t:
+                    time.sleep(t_sched - t)
+                t = t_sched
             idx.search(qs[i % len(qs)], k=10)
             out.append(time.perf_counter() - t)
             if i % 50 == 0:
@@ -98,13 +110,24 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
     for q in qs:  # warm (kernels, caches)
         idx.search(q, k=10)
     idle = query_latencies(seconds / 2)
+    idle_paced = query_latencies(seconds / 2, query_rate)
     segs.clear()
     stop = threading.Event()
     ops = [0] * 8
+    #: None: each client writes back to back (closed loop); else seconds between one client's
+    #: writes (the 8 clients together offer 8 / pace writes per second, on schedule)
+    pace: list[float | None] = [None]
 
     def client(c: int) -> None:
         i = 0
+        due = time.perf_counter()
         while not stop.is_set():
+            p = pace[0]
+            if p is not None:
+                due = max(due + p, time.perf_counter() - 1.0)  # on schedule; a stall is not made up beyond 1 s
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
             d = docs[(c * 7919 + i) % len(docs)]
             w.add({**d, "id": f"c{c}-{i}"})
             ops[c] += 1
@@ -140,6 +163,13 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
     t1 = time.perf_counter()
     loaded = query_latencies(seconds)
     single_ops_s = (sum(ops) - base_ops) / (time.perf_counter() - t1)
+    loaded_segs, segs[:] = list(segs), []
+    # a service's load: writes offered at a fixed rate, queries arriving at a fixed rate
+    pace[0] = 8 / paced_rate
+    time.sleep(1.0)
+    base_ops, t1 = sum(ops), time.perf_counter()
+    paced = query_latencies(seconds, query_rate)
+    paced_ops_s = (sum(ops) - base_ops) / (time.perf_counter() - t1)
     stop.set()
     for t in threads:
         t.join()
@@ -153,7 +183,14 @@ def concurrent(root: Path, docs: list[dict[str, Any]], queries: list[str], secon
         "query_idle_p50_ms": 1000 * pct(idle, 50), "query_idle_p99_ms": 1000 * pct(idle, 99),
         "query_loaded_p50_ms": 1000 * pct(loaded, 50), "query_loaded_p99_ms": 1000 * pct(loaded, 99),
         "query_p99_ratio": pct(loaded, 99) / pct(idle, 99), "queries_idle": len(idle), "queries_loaded": len(loaded),
-        "segments_under_ingest_mean": sum(segs) / max(1, len(segs)), "segments_under_ingest_max": max(segs, default=0),
+        "segments_under_ingest_mean": sum(loaded_segs) / max(1, len(loaded_segs)),
+        "segments_under_ingest_max": max(loaded_segs, default=0),
+        "paced_offered_ops_per_s": paced_rate, "paced_ops_per_s": paced_ops_s,
+        "query_rate": query_rate,
+        "query_idle_paced_p50_ms": 1000 * pct(idle_paced, 50), "query_idle_paced_p99_ms": 1000 * pct(idle_paced, 99),
+        "query_paced_p50_ms": 1000 * pct(paced, 50), "query_paced_p99_ms": 1000 * pct(paced, 99),
+        "query_paced_p99_ratio": pct(paced, 99) / pct(idle_paced, 99), "queries_paced": len(paced),
+        "segments_paced_mean": sum(segs) / max(1, len(segs)), "segments_paced_max": max(segs, default=0),
     }
 
 
@@ -166,6 +203,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--writer", choices=("process", "thread", "both"), default="both",
                     help="where the writer runs (default: both, one after the other)")
+    ap.add_argument("--paced-rate", type=float, default=500.0,
+                    help="writes/s the 8 clients offer together in the paced phase (default: the bar's 500)")
+    ap.add_argument("--query-rate", type=float, default=500.0,
+                    help="queries/s offered in the paced phase and its idle reference (default 500)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
     import heron
@@ -185,7 +226,7 @@ def main() -> None:
             print(f"bulk (request durability, 1,000-doc batches): {b['docs']:,} docs, {b['docs_per_s']:,.0f} docs/s "
                   f"acknowledged ({b['with_final_commit_docs_per_s']:,.0f} docs/s including the final commit)",
                   flush=True)
-            c = concurrent(Path(tmp), docs, queries, a.seconds, refresh, mode)
+            c = concurrent(Path(tmp), docs, queries, a.seconds, refresh, mode, a.paced_rate, a.query_rate)
             print(f"single-doc writes, 8 clients (group commit): {c['single_doc_ops_per_s_no_queries']:,.0f} ops/s "
                   f"alone, {c['single_doc_ops_per_s']:,.0f} ops/s while one thread searches back to back")
             print(f"refresh-to-visible under that load (refresh every {refresh:g} s): p50 {c['visible_p50_s']:.3f} s,"
@@ -194,6 +235,11 @@ def main() -> None:
                   f"(ratio {c['query_p99_ratio']:.2f}); p50 {c['query_idle_p50_ms']:.2f} / "
                   f"{c['query_loaded_p50_ms']:.2f} ms; segments searched under ingest: mean "
                   f"{c['segments_under_ingest_mean']:.1f}, max {c['segments_under_ingest_max']}", flush=True)
+            print(f"queries at {c['query_rate']:,.0f}/s, writes at {c['paced_offered_ops_per_s']:,.0f} ops/s offered "
+                  f"({c['paced_ops_per_s']:,.0f} done): query p99 idle {c['query_idle_paced_p99_ms']:.2f} ms, under "
+                  f"ingest {c['query_paced_p99_ms']:.2f} ms (ratio {c['query_paced_p99_ratio']:.2f}); p50 "
+                  f"{c['query_idle_paced_p50_ms']:.2f} / {c['query_paced_p50_ms']:.2f} ms; segments mean "
+                  f"{c['segments_paced_mean']:.1f}, max {c['segments_paced_max']}", flush=True)
             out[mode] = {"bulk": b, "concurrent": c}
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))

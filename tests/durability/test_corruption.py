@@ -31,13 +31,13 @@ from heron.storage.fs import FsDirectory
 QUERIES = ["heron", "reef wading", "bird number 7", "stork"]
 
 
-register_embedder("test-hash", HashEmbedder())
+register_embedder("test-hash-corruption", HashEmbedder())
 
 
 def build(p: Path) -> heron.Index:
     """A committed index with several segments, stored documents, deletes, vectors and a log."""
     idx = heron.Index.create(p, heron.IndexSettings(filter_fields=(heron.FilterField("topic"),),
-                                                    vectors=VectorSettings(model="test-hash")))
+                                                    vectors=VectorSettings(model="test-hash-corruption")))
     rng = random.Random(5)
     words = ["heron", "egret", "stork", "reef", "wading", "bird", "migrates", "coast", "marsh"]
     for batch in range(3):

@@ -106,3 +106,8 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         columns=cols,
         vectors=merge_vector_data(vec_parts),
     )
+
+
+#: the policy of live (near-real-time) writers: searches run while they write, and every
+#: segment costs every search a fixed amount of work, so they merge in smaller groups
+LIVE_MERGE_POLICY = TieredMergePolicy(merge_factor=4)

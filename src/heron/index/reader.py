@@ -72,9 +72,11 @@ class Searcher:
     def warm(self) -> Searcher:
         """Do now what the first search of this snapshot would do lazily — each segment's term
         dictionary and BM25 saturation for this snapshot's statistics — so that the refresh that
-        installs a snapshot pays for it, not a query. Returns ``self``."""
+        installs a snapshot pays for it, not a query. Dictionaries are built letting other
+        threads (searches) in every slice (``SegmentReader.term_index(yield_gil=True)``).
+        Returns ``self``."""
         for si, v in enumerate(self.segments):
-            v.reader.term_index()
+            v.reader.term_index(yield_gil=True)
             v.reader.list_start_list()
             self._sat(si)
         return self

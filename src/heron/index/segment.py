@@ -12,6 +12,7 @@ Files of segment ``<name>``:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +31,8 @@ SEG_KIND = "segment"
 DEL_KIND = "livedocs"
 MAX_TF = 65535
 BLOCK = 128  # postings per block (kernels.compiled.BLOCK)
+#: terms per slice of a term dictionary built with ``yield_gil`` (about half a millisecond of work)
+TERM_INDEX_SLICE = 2048
 
 
 @dataclass(slots=True)
@@ -253,11 +256,17 @@ class SegmentReader:
         off = self._terms_off.tolist()
         return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
-    def term_index(self) -> dict[str, int]:
-        """term → ordinal (built on first use)."""
+    def term_index(self, yield_gil: bool = False) -> dict[str, int]:
+        """term → ordinal (built on first use).
+
+        ``yield_gil``: build it in slices of :data:`TERM_INDEX_SLICE` terms, letting other
+        threads run between slices — what a background refresh does, so that a big segment's
+        dictionary (milliseconds of interpreter work) does not hold up the searches running
+        meanwhile for a whole GIL switch interval at a time.
+        """
         idx = self._term_index
         if idx is None:
-            idx = self._term_index = self._build_term_index()
+            idx = self._term_index = self._build_term_index(yield_gil)
         return idx
 
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
@@ -281,8 +290,18 @@ class SegmentReader:
         """Ordinal of ``term`` in this segment, or -1."""
         return self.term_index().get(term, -1)
 
-    def _build_term_index(self) -> dict[str, int]:
-        return {t: i for i, t in enumerate(self.term_list())}
+    def _build_term_index(self, yield_gil: bool = False) -> dict[str, int]:
+        blob = self._terms_blob.tobytes()
+        off = self._terms_off.tolist()
+        n = len(off) - 1
+        if not yield_gil or n <= TERM_INDEX_SLICE:
+            return {blob[off[i]: off[i + 1]].decode("utf-8"): i for i in range(n)}
+        idx: dict[str, int] = {}
+        for lo in range(0, n, TERM_INDEX_SLICE):
+            idx.update({blob[off[i]: off[i + 1]].decode("utf-8"): i
+                        for i in range(lo, min(n, lo + TERM_INDEX_SLICE))})
+            time.sleep(0)  # releases the GIL: a waiting search runs now, not after this build
+        return idx
 
     def list_range(self, term_ord: int, field: int) -> tuple[int, int, int]:
         """(start, end, first block) of the postings of (term, field)."""

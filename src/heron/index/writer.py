@@ -44,7 +44,7 @@ import numpy as np
 from heron.document import Document, make_document
 from heron.errors import ConfigError, HeronError, StorageError, WriteRejectedError
 from heron.index.manifest import Manifest, SegmentMeta
-from heron.index.merge import TieredMergePolicy, merge_segments
+from heron.index.merge import LIVE_MERGE_POLICY, TieredMergePolicy, merge_segments
 from heron.index.segment import SegmentReader, read_live_docs, write_live_docs, write_segment
 from heron.index.segment_writer import SegmentBuilder
 from heron.storage.directory import Directory
@@ -80,7 +80,7 @@ class IndexWriter:
         on_refresh: Callable[[Searcher], None] | None = None,
         parallel_min_docs: int | None = None,
         build_workers: int = 0,
-        max_nrt_segments: int = 4,
+        max_nrt_segments: int = 2,
     ):
         if durability not in WRITE_MODES:
             raise ConfigError(f"durability must be one of {list(WRITE_MODES)}, got {durability!r}")
@@ -109,7 +109,7 @@ class IndexWriter:
         self.durability = durability
         self._on_commit = on_commit
         self._on_refresh = on_refresh
-        self._policy = merge_policy or TieredMergePolicy()
+        self._policy = merge_policy or (LIVE_MERGE_POLICY if durability != "commit" else TieredMergePolicy())
         self._closed = False
         self._commit_interval_s = commit_interval_s
         self._commit_bytes = commit_bytes

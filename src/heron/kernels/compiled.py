@@ -1,5 +1,15 @@
 """numba versions of the kernels in :mod:`heron.kernels.reference` (same signatures, same
-results bit for bit). See that module for the conventions."""
+results bit for bit). See that module for the conventions.
+
+Which kernels release the GIL: the bulk ones (index building, packing, saturation tables,
+which run for milliseconds on background threads) do (``nogil=True``); the query kernels
+(top-k, cursors, constraint masks: tens of microseconds each, several per query) keep it.
+Releasing the GIL for a few microseconds buys nothing, and under a write load in the same
+process (writer or client threads waiting for the GIL) every release lets another thread in,
+which the query then waits out. With 8 threads writing through a process writer beside a
+searching thread on the SciFact index, query p50 went from 0.56 to 0.39 ms and p99 from 2.13
+to 1.36 ms when the query kernels stopped releasing it (``benchmarks/durability_bench.py``
+measures that scenario)."""
 
 from __future__ import annotations
 
@@ -13,12 +23,12 @@ _NEG_INF = -np.inf
 # -- top-k heap: min-heap on (score, -doc); the root is the worst kept hit -----------------
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, inline="always")
 def _worse(s1: float, d1: int, s2: float, d2: int) -> bool:
     return s1 < s2 or (s1 == s2 and d1 > d2)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> int:
     """Insert into a heap of capacity len(hs); returns the new size. Caller checks admission."""
     k = len(hs)
@@ -58,7 +68,7 @@ def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> i
     return size
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(hd[:size], kind="mergesort")  # doc ascending
     s = hs[:size][order]
@@ -70,14 +80,14 @@ def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray,
 # -- exhaustive: term-at-a-time accumulation in cursor order ------------------------------
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0):  # type: ignore[no-untyped-def]
     acc = np.zeros(ndocs, dtype=np.float64)
     hit = np.zeros(ndocs, dtype=np.uint8)
     return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     docs, sat, start, end, weight, allowed, k, theta0, acc, hit
 ):
@@ -137,7 +147,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
 # -- MaxScore with block-max bounds (document-at-a-time) ----------------------------------
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, inline="always")
 def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-untyped-def]
     """Exact max of the cursor's contribution over block ``b`` (max over its impact pairs)."""
     best = 0.0
@@ -149,7 +159,7 @@ def _block_bound(b, imp_off, imp_tf, imp_norm, w, kn, f):  # type: ignore[no-unt
     return best * (1.0 + 1e-6) + 1e-12
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, kn):  # type: ignore[no-untyped-def]
     n = len(bstart)
     out = np.zeros(n, dtype=np.float64)
@@ -163,7 +173,7 @@ def cursor_upper_bounds(imp_off, imp_tf, imp_norm, bstart, bend, weight, field, 
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, inline="always")
 def _seek(docs, q, lo_block_start, e, d):  # type: ignore[no-untyped-def]
     """First posting index in [max(q, lo_block_start), e) with doc >= d (binary search)."""
     lo = q if q > lo_block_start else lo_block_start
@@ -188,7 +198,7 @@ AUTO_SMALL_SEGMENT = 16384
 AUTO_TAAT_POSTINGS = 16384
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def topk_maxscore(  # type: ignore[no-untyped-def]
     docs, sat, blk_last, imp_off, imp_tf, imp_norm, start, end, bstart, ub, weight, field, kn, allowed, k,
     theta0,
@@ -331,7 +341,7 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     return _heap_sorted(hs, hd, size)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn):  # type: ignore[no-untyped-def]
     """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
     upper bound (ties by input index). Pairs with ord < 0 or no postings are dropped.
@@ -382,7 +392,7 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
     return idx[:m].copy(), st[:m].copy(), en[:m].copy(), bs[:m].copy(), ub[:m].copy(), w, f
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def topk_terms(  # type: ignore[no-untyped-def]
     docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
     kn, allowed, k, theta0, mode, acc, hit,
@@ -575,7 +585,7 @@ def unpack_postings(words, dbits, tbits, list_start):  # type: ignore[no-untyped
     return docs, tfs
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True)
 def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[no-untyped-def]
     n = len(base)
     out = base.copy()
