@@ -435,9 +435,12 @@ class BlockingConn:
 
 
 def interleaved(url: str, payloads: list[bytes], bodies: list[dict[str, Any]], lib: Library,
-                repeat: int) -> tuple[list[float], list[float]]:
+                repeat: int, warm: int = 1) -> tuple[list[float], list[float]]:
     """Each query over HTTP (one keep-alive connection, sequential, blocking client), then in
-    process, alternately, so that both see the same machine load; (http seconds, library seconds)."""
+    process, alternately, so that both see the same machine load; (http seconds, library seconds)
+    of ``repeat`` passes over the queries after ``warm`` passes that are not counted. Warm-up and
+    measurement share the connection: a server with several worker processes answers one
+    connection from one worker, and that worker's caches must be as warm as the library's."""
     import gc
 
     u = urlsplit(url)
@@ -447,7 +450,10 @@ def interleaved(url: str, payloads: list[bytes], bodies: list[dict[str, Any]], l
     gc.collect()
     gc.freeze()  # a full collection in the *client* must not show up as server latency
     try:
-        for _ in range(repeat):
+        for rep in range(warm + repeat):
+            if rep == warm:
+                http.clear()
+                local.clear()
             for p, b in zip(payloads, bodies, strict=True):
                 t0 = time.perf_counter()
                 try:
@@ -580,8 +586,7 @@ def main(argv: list[str] | None = None) -> int:
                     print("overhead phase skipped: needs --index-path (the in-process reference)", file=sys.stderr)
                 else:
                     lib = Library(index)
-                    interleaved(url, payloads, bs, lib, 1)  # warm both sides
-                    h, loc = interleaved(url, payloads, bs, lib, a.repeat)
+                    h, loc = interleaved(url, payloads, bs, lib, a.repeat, warm=1)
                     lib.close()
                     http, lib_ms = np.asarray(h) * 1000, np.asarray(loc) * 1000
                     overhead.append({
