@@ -37,7 +37,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,35 @@ def _unpack_error(packed: tuple[str, str, str, dict[str, Any]]) -> BaseException
 
 
 # -- parent side -------------------------------------------------------------------------------------
+class _Reply:
+    """One call's answer: the caller blocks on a lock the reply thread releases. A plain lock,
+    not a ``concurrent.futures.Future``: its condition variable and waiter lists run as Python
+    code, on the GIL the searches in this process need, for every write."""
+
+    __slots__ = ("_done", "_lock", "_ok", "_value")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._done = False
+        self._ok = False
+        self._value: Any = None
+
+    def give(self, value: Any, ok: bool) -> None:
+        """Set the answer (a result, or the exception to raise) and wake the caller. Each reply
+        is popped from the pending table by whoever answers it, so this runs once."""
+        if not self._done:
+            self._done = True
+            self._value, self._ok = value, ok
+            self._lock.release()
+
+    def wait(self) -> Any:
+        self._lock.acquire()
+        if not self._ok:
+            raise self._value
+        return self._value
+
+
 class ProcessWriter:
     """A live writer of the on-disk index at ``path``, running in a child process.
 
@@ -126,7 +155,7 @@ class ProcessWriter:
         self._path = Path(path)
         self._on_state = on_state
         self._ids = itertools.count(1)
-        self._pending: dict[int, Future[Any]] = {}
+        self._pending: dict[int, _Reply] = {}
         self._send_lock = threading.Lock()
         self._closed = False
         self._closing = False
@@ -188,13 +217,9 @@ class ProcessWriter:
                     self._install(msg[1], msg[2])
                     continue
                 _, rid, ok, payload = msg
-                fut = self._pending.pop(rid, None)
-                if fut is None:
-                    continue
-                if ok:
-                    fut.set_result(payload)
-                else:
-                    fut.set_exception(_unpack_error(payload))
+                reply = self._pending.pop(rid, None)
+                if reply is not None:
+                    reply.give(payload if ok else _unpack_error(payload), ok)
         except (EOFError, OSError) as e:
             self._fail(e)
         except Exception as e:  # an unreadable message: fail every caller rather than leave them waiting
@@ -212,9 +237,9 @@ class ProcessWriter:
                 log.error("%s (%s)", self._dead, cause)
         self._closed = True
         for rid in list(self._pending):
-            fut = self._pending.pop(rid, None)
-            if fut is not None and not fut.done():
-                fut.set_exception(self._dead)
+            reply = self._pending.pop(rid, None)
+            if reply is not None:
+                reply.give(self._dead, False)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if self._dead is not None:
@@ -222,8 +247,8 @@ class ProcessWriter:
         if self._closed and method != "close":
             raise HeronError("this writer is closed; open a new one with index.writer()")
         rid = next(self._ids)
-        fut: Future[Any] = Future()
-        self._pending[rid] = fut
+        reply = _Reply()
+        self._pending[rid] = reply
         try:
             with self._send_lock:
                 self._conn.send((rid, method, args, kwargs))
@@ -232,7 +257,7 @@ class ProcessWriter:
             self._fail(e)
             assert self._dead is not None
             raise self._dead from e
-        return fut.result()
+        return reply.wait()
 
     # -- the writer's operations ------------------------------------------------------------------
     @property
