@@ -58,7 +58,8 @@ class StageTimer:
     keep a worker thread busy with the rest of its queries and snippets.
 
     ``with timer.stage(name):`` is on every request's path several times, so the timer is its
-    own small context manager (no generator per stage, no span unless tracing is on).
+    own small context manager (no generator per stage, no span unless tracing is on); stages
+    run one after another, never nested.
     """
 
     __slots__ = ("_name", "_span", "_t0", "deadline", "seconds", "tracing")
