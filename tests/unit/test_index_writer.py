@@ -251,3 +251,44 @@ def test_add_parallel_equals_serial_build(tmp_path: Path) -> None:
         assert sorted((h.id, h.score) for h in par.search(q, k=500)) == sorted(
             (h.id, h.score) for h in serial.search(q, k=500)
         )
+
+
+def test_term_dictionary_built_in_slices_equals_the_plain_build() -> None:
+    """``SegmentReader.term_index(yield_gil=True)`` (what a refresh's warm-up uses: slices with a
+    GIL release between them) gives the same dictionary as the one-piece build, across slices."""
+    from heron.index import segment
+
+    idx = heron.Index.in_memory()
+    words = [f"w{i:05d}" for i in range(3 * segment.TERM_INDEX_SLICE + 17)] + ["ünïcödé", "中文"]
+    with idx.writer() as w:
+        for i in range(0, len(words), 40):
+            w.add({"id": str(i), "text": " ".join(words[i:i + 40])})
+    reader = idx.searcher().segments[0].reader
+    plain = reader._build_term_index()
+    sliced = reader._build_term_index(yield_gil=True)
+    assert len(plain) > 3 * segment.TERM_INDEX_SLICE
+    assert sliced == plain
+    assert list(sliced.items()) == list(plain.items())  # same ordinals in the same order
+    assert reader.term_index(yield_gil=True) == {t: i for i, t in enumerate(reader.term_list())}
+
+
+def test_live_writers_merge_in_smaller_groups_than_transactions(tmp_path: Path) -> None:
+    """Live writers (searches run while they write) use the live merge policy; transactions the default."""
+    from heron.index.merge import LIVE_MERGE_POLICY, TieredMergePolicy
+
+    idx = heron.Index.create(tmp_path / "i")
+    with idx.writer() as tx:
+        assert tx._policy == TieredMergePolicy()
+    live = idx.writer(durability="request", refresh_interval_s=None)
+    try:
+        assert live._policy == LIVE_MERGE_POLICY
+        assert LIVE_MERGE_POLICY.merge_factor < TieredMergePolicy().merge_factor
+        for i in range(6):  # six small committed segments: the live policy folds four of them
+            live.add({"id": str(i), "text": f"heron {i}"})
+            live.commit(merge=False)
+        assert len(idx.searcher().segments) == 6
+        live.maybe_merge()
+        assert len(idx.searcher().segments) == 3
+        assert {h.id for h in idx.search("heron", k=10)} == {str(i) for i in range(6)}
+    finally:
+        live.close()
