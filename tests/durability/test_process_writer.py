@@ -25,8 +25,10 @@ def _ops(seed: int, n: int) -> list[tuple[str, object]]:
     for i in range(n):
         r = rng.random()
         doc_id = f"d{rng.randrange(60)}"
-        if r < 0.08:
+        if r < 0.06:
             ops.append(("delete", doc_id))
+        elif r < 0.08:
+            ops.append(("delete_many", [doc_id, f"d{rng.randrange(60)}", "never-added"]))
         elif r < 0.12:
             ops.append(("commit", None))
         elif r < 0.15:
@@ -41,6 +43,9 @@ def _apply(w: heron.IndexWriter | ProcessWriter, ops: list[tuple[str, object]]) 
     for kind, arg in ops:
         if kind == "delete":
             w.delete(str(arg))
+        elif kind == "delete_many":
+            assert isinstance(arg, list)
+            w.delete_many(arg)
         elif kind == "commit":
             w.commit()
         elif kind == "bulk":

@@ -262,3 +262,19 @@ def test_background_merge_does_not_block_writes(tmp_path: Path, monkeypatch: pyt
     from heron.index.check import check_index
 
     assert check_index(p).ok and not check_index(p).warnings
+
+
+def test_delete_many_is_one_logged_operation_replayed_after_a_crash(tmp_path: Path) -> None:
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    w = idx.writer(durability="request", refresh_interval_s=None)
+    w.add_many([doc(i) for i in range(6)])
+    w.commit()
+    w.add(doc(6))
+    seq = w._wal.last_seq if w._wal is not None else 0
+    assert w.delete_many(["d1", "d6", "nope", "d1"]) == 2  # committed, buffered, unknown, repeated
+    assert w._wal is not None and w._wal.last_seq == seq + 1  # one log record
+    assert w.delete_many([]) == 0
+    w.close()  # no commit after the deletes: they live only in the log
+    again = heron.Index.open(p)
+    assert ids(again, "heron") == {"d0", "d2", "d3", "d4", "d5"}

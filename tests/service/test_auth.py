@@ -24,6 +24,7 @@ ROUTES: list[tuple[str, str, Any, str]] = [
     ("POST", "/v1/indexes/t/documents", b'{"id": "z", "text": "x"}\n', "write"),
     ("PUT", "/v1/indexes/t/documents/z", {"text": "x"}, "write"),
     ("DELETE", "/v1/indexes/t/documents/a", None, "write"),
+    ("POST", "/v1/indexes/t/documents/delete", {"search_domain_filter": ["nowhere.example"]}, "write"),
     ("POST", "/v1/indexes/t/refresh", None, "write"),
     ("POST", "/v1/indexes", {"name": "fresh"}, "admin"),
     ("DELETE", "/v1/indexes/t", None, "admin"),

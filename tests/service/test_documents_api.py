@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+import pytest
 from fastapi.testclient import TestClient
 
 from heron.service import ServiceConfig
@@ -154,3 +155,57 @@ def test_writes_survive_shutdown(tmp_path: Any) -> None:
         assert c.post("/v1/indexes/disk/documents", content=ndjson({"id": "1", "text": "kept"})).status_code == 200
     assert heron.Index.open(path).get("1") is not None  # committed by the lifespan's shutdown
 
+
+
+def _ids(client: TestClient, query: str = "heron bird cat graureiher island migrate") -> set[str]:
+    return {r["doc_id"] for r in client.post("/search", json={"query": query, "index": "t"}).json()["results"]}
+
+
+def test_delete_by_filter(client: TestClient) -> None:
+    before = _ids(client)
+    assert {"a", "b", "c", "d", "e"} <= before
+    r = client.post("/v1/indexes/t/documents/delete?refresh=true", json={"search_domain_filter": ["wikipedia.org"]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"index": "t", "matched": 2, "deleted": 2, "refreshed": True}
+    assert _ids(client) == before - {"a", "e"}
+    assert client.get("/v1/indexes/t/documents/a").status_code == 404
+    # metadata + date filters together: birds published before 2021 (only b is left of the birds, from 2021)
+    r = client.post("/v1/indexes/t/documents/delete?refresh=true",
+                    json={"filters": {"topic": "birds"}, "search_before_date_filter": "1/1/2021"})
+    assert r.json()["matched"] == 0
+    r = client.post("/v1/indexes/t/documents/delete?refresh=true",
+                    json={"filters": {"topic": ["birds", "places"]}, "search_after_date_filter": "1/1/2022"})
+    assert (r.json()["matched"], r.json()["deleted"]) == (1, 1)
+    assert _ids(client) == before - {"a", "e", "d"}
+
+
+def test_delete_by_filter_sees_writes_not_yet_refreshed(client: TestClient) -> None:
+    client.put("/v1/indexes/t/documents/n1", json={"text": "a heron note", "url": "https://notes.example.io/1"})
+    client.put("/v1/indexes/t/documents/n2", json={"text": "a cat note", "url": "https://notes.example.io/2"})
+    r = client.post("/v1/indexes/t/documents/delete", json={"search_domain_filter": ["notes.example.io"]})
+    assert (r.json()["matched"], r.json()["deleted"], r.json()["refreshed"]) == (2, 2, False)
+    client.post("/v1/indexes/t/refresh")
+    assert client.get("/v1/indexes/t/documents/n1").status_code == 404
+    assert client.get("/v1/indexes/t/documents/a").status_code == 200
+
+
+@pytest.mark.parametrize(("body", "needle", "param"), [
+    ({}, "no filter given", None),
+    ({"search_domain_filter": []}, "no filter given", None),
+    ({"search_domain_filer": ["wikipedia.org"]}, "search_domain_filer", "search_domain_filer"),  # misspelt
+    ({"search_domain_filter": ["wikipedia.org"], "query": "heron"}, "query", "query"),  # not a filter
+    ({"search_after_date_filter": "13/45/2020"}, "%m/%d/%Y", "search_after_date_filter"),
+    ({"search_domain_filter": ["a.com", "-b.com"]}, "search_domain_filter", "search_domain_filter"),
+    ({"filters": {"topic": {"near": 3}}}, "range", "filters"),
+], ids=["empty", "empty-list", "misspelt-field", "extra-field", "bad-date", "allow-and-deny", "bad-range"])
+def test_delete_by_filter_errors_delete_nothing(client: TestClient, body: dict[str, Any], needle: str,
+                                                param: str | None) -> None:
+    before = _ids(client)
+    r = client.post("/v1/indexes/t/documents/delete?refresh=true", json=body)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert needle in err["message"]
+    if param is not None:
+        assert err.get("param") == param
+    assert _ids(client) == before
+    assert client.post("/v1/indexes/nope/documents/delete", json={"search_language_filter": ["en"]}).status_code == 404

@@ -292,3 +292,26 @@ def test_live_writers_merge_in_smaller_groups_than_transactions(tmp_path: Path) 
         assert {h.id for h in idx.search("heron", k=10)} == {str(i) for i in range(6)}
     finally:
         live.close()
+
+
+def test_matching_ids_are_the_live_documents_passing_the_filters() -> None:
+    from heron.search.filters import SearchFilters
+
+    idx = heron.Index.in_memory()
+    docs = [
+        {"id": "a", "text": "x", "url": "https://en.wikipedia.org/a", "date": "2020-01-02", "language": "en"},
+        {"id": "b", "text": "x", "url": "https://de.wikipedia.org/b", "date": "2021-01-02", "language": "de"},
+        {"id": "c", "text": "x", "url": "https://example.com/c", "date": "2022-01-02", "language": "en"},
+    ]
+    with idx.writer() as w:
+        w.add_many(docs[:2])
+    with idx.writer() as w:  # a second segment, and a deleted document in the first
+        w.add(docs[2])
+        w.delete("b")
+    s = idx.searcher()
+    assert len(s.segments) == 2
+    assert s.matching_ids(SearchFilters(domains=["wikipedia.org"])) == ["a"]
+    assert sorted(s.matching_ids(SearchFilters(languages=["en"]))) == ["a", "c"]
+    assert s.matching_ids(SearchFilters(domains=["-wikipedia.org"], published_after="2021-06-01")) == ["c"]
+    with pytest.raises(heron.QueryError, match="no filter"):
+        s.matching_ids(SearchFilters())

@@ -51,7 +51,7 @@ from heron.index.manifest import Manifest
 log = logging.getLogger("heron.index")
 
 #: operations the parent may ask the child to run on its writer
-_CALLS = frozenset({"add", "add_many", "delete", "commit", "flush", "rollback", "refresh", "wait_for_builds",
+_CALLS = frozenset({"add", "add_many", "delete", "delete_many", "commit", "flush", "rollback", "refresh", "wait_for_builds",
                     "maybe_commit", "maybe_merge", "force_merge", "pending_docs", "committed", "close"})
 _STATE_ATTRS = ("pending_docs", "committed")
 #: scheduling niceness of the indexer process: when searches and indexing want the same cores,
@@ -284,6 +284,9 @@ class ProcessWriter:
 
     def delete(self, doc_id: str) -> bool:
         return bool(self._call("delete", doc_id))
+
+    def delete_many(self, doc_ids: Iterable[str]) -> int:
+        return int(self._call("delete_many", [str(i) for i in doc_ids]))
 
     def commit(self, merge: bool = True) -> None:
         self._call("commit", merge)

@@ -174,6 +174,22 @@ class Searcher:
                     theta = found[-1][0]
         return found
 
+    def matching_ids(self, filters: SearchFilters) -> list[str]:
+        """External ids of this snapshot's live documents that pass ``filters`` (the filters of a
+        search: domains, dates, languages, metadata) — what a delete by filter removes. Raises
+        ``FilterError`` for an invalid filter, ``QueryError`` when ``filters`` filter nothing."""
+        cf = compile_filters(filters, self.settings)
+        if cf is None:
+            raise QueryError("no filter given: a delete by filter needs at least one filter "
+                             "(to remove every document, delete the index or recreate it)")
+        out: list[str] = []
+        for v in self.segments:
+            mask = cf.mask(v.reader)
+            if v.live is not None:
+                mask = mask & v.live
+            out.extend(v.reader.external_id(d) for d in np.flatnonzero(mask).tolist())
+        return out
+
     def explain_doc(self, query: str | Query, operator: str, si: int, doc: int) -> Explanation:
         """The BM25 explanation of one document (segment ``si``, local ``doc``) for ``query``."""
         return self._explain(self.binder.bind(self.parse(query, operator)), si, doc)

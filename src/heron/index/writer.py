@@ -424,16 +424,26 @@ class IndexWriter:
 
     def delete(self, doc_id: str) -> bool:
         """Delete by external id; returns whether a document was found (live writers: logged first)."""
+        return self.delete_many([doc_id]) > 0
+
+    def delete_many(self, doc_ids: Iterable[str]) -> int:
+        """Delete documents by external id, as one logged operation (live writers: one log
+        record, all or none); returns how many of them were found."""
+        ids = [str(i) for i in doc_ids]
         self._check_open()
+        if not ids:
+            return 0
         with self._mutex:
             self._check_open()
             self._admit(0)
             self._raise_build_error()
-            seq = self._log([{"op": "delete", "id": doc_id}])
-            if self._inflight and seq:
-                self._touch[doc_id] = seq
-            found = self._builder.delete(doc_id)
-            found = self._delete_committed(doc_id) or found
+            seq = self._log([{"op": "delete", "id": i} for i in ids])
+            found = 0
+            for doc_id in ids:
+                if self._inflight and seq:
+                    self._touch[doc_id] = seq
+                hit = self._builder.delete(doc_id)
+                found += self._delete_committed(doc_id) or hit
             self._changes += 1
             if seq:
                 self._applied_seq = seq

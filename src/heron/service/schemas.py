@@ -57,7 +57,84 @@ def parse_us_date(value: str, field_name: str) -> dt.date:
     raise ValueError(f"{value!r} is not a date in %m/%d/%Y format (e.g. '3/1/2025')")
 
 
-class SearchRequest(BaseModel):
+class FilterFields(BaseModel):
+    """The filters of a search (Perplexity's filter fields + heron's metadata ``filters``), shared
+    by ``POST /search`` and the delete-by-filter route."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    search_domain_filter: Annotated[list[Domain], Field(max_length=20)] | None = None
+    search_language_filter: Annotated[list[str], Field(max_length=10)] | None = None
+    search_recency_filter: Literal["hour", "day", "week", "month", "year"] | None = None
+    search_after_date_filter: str | None = None
+    search_before_date_filter: str | None = None
+    last_updated_after_filter: str | None = None
+    last_updated_before_filter: str | None = None
+    #: heron extension: conditions on declared metadata fields (value, list of values, or range)
+    filters: dict[str, Any] | None = None
+
+    @field_validator("search_domain_filter")
+    @classmethod
+    def _domains(cls, v: list[str] | None) -> list[str] | None:
+        if v:
+            parse_domain_filter(v)  # FilterError is a ValueError: reported on this field
+        return v
+
+    @field_validator("search_language_filter")
+    @classmethod
+    def _languages(cls, v: list[str] | None) -> list[str] | None:
+        for x in v or ():
+            if not _LANG.match(x):
+                raise ValueError(f"{x!r} is not an ISO 639-1 two-letter language code (e.g. 'en')")
+        return [x.lower() for x in v] if v else v
+
+    @field_validator("search_after_date_filter", "search_before_date_filter", "last_updated_after_filter",
+                     "last_updated_before_filter")
+    @classmethod
+    def _date(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_us_date(v, "")
+        return v
+
+    @field_validator("filters")
+    @classmethod
+    def _filters(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, cond in (v or {}).items():
+            metadata_condition(name, cond)
+        return v
+
+    def to_filters(self, now: dt.datetime) -> SearchFilters | None:
+        """The core filters, or None when nothing filters."""
+        if not (self.search_domain_filter or self.search_after_date_filter or self.search_recency_filter
+                or self.search_before_date_filter or self.last_updated_after_filter
+                or self.last_updated_before_filter or self.search_language_filter or self.filters):
+            return None  # the common request: no filter at all
+        after: dt.date | dt.datetime | None = None
+        if self.search_after_date_filter:
+            after = parse_us_date(self.search_after_date_filter, "search_after_date_filter")
+        if self.search_recency_filter:
+            since = now - RECENCY[self.search_recency_filter]
+            after = since if after is None else max(since, _day_start(after))
+        f = SearchFilters(
+            domains=self.search_domain_filter or (),
+            published_after=after,
+            published_before=_opt_date(self.search_before_date_filter),
+            updated_after=_opt_date(self.last_updated_after_filter),
+            updated_before=_opt_date(self.last_updated_before_filter),
+            languages=self.search_language_filter or (),
+            metadata={k: metadata_condition(k, c) for k, c in (self.filters or {}).items()},
+        )
+        return None if f.is_empty() else f
+
+
+class DeleteByFilterRequest(FilterFields):
+    """``POST /v1/indexes/{name}/documents/delete`` body: the filters of a search; at least one.
+    Unknown fields are an error here (a misspelt filter must not widen a delete)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class SearchRequest(FilterFields):
     """``POST /search`` body: the Perplexity Search API fields plus heron extensions."""
 
     model_config = ConfigDict(strict=True, extra="ignore")
@@ -67,13 +144,6 @@ class SearchRequest(BaseModel):
     max_tokens: Budget | None = None
     max_tokens_per_page: Budget | None = None
     search_context_size: Literal["low", "medium", "high"] | None = None
-    search_domain_filter: Annotated[list[Domain], Field(max_length=20)] | None = None
-    search_language_filter: Annotated[list[str], Field(max_length=10)] | None = None
-    search_recency_filter: Literal["hour", "day", "week", "month", "year"] | None = None
-    search_after_date_filter: str | None = None
-    search_before_date_filter: str | None = None
-    last_updated_after_filter: str | None = None
-    last_updated_before_filter: str | None = None
     #: accepted for compatibility; heron has no regional signal, so it does not filter
     country: str | None = None
     display_server_time: bool | None = None
@@ -86,7 +156,6 @@ class SearchRequest(BaseModel):
     mode: str | None = None
     explain: bool | None = None
     operator: Literal["or", "and"] | None = None
-    filters: dict[str, Any] | None = None
     #: hybrid retrieval (``mode`` "dense" / "hybrid" need an index with vectors): fusion method,
     #: RRF k, (lexical, dense) weights, per-retriever candidate counts, second stage
     fusion: Literal["rrf", "weighted"] | None = None
@@ -119,41 +188,11 @@ class SearchRequest(BaseModel):
                 raise ValueError(f"a query may have at most {MAX_QUERY_CHARS} characters, got {len(q)}")
         return v
 
-    @field_validator("search_domain_filter")
-    @classmethod
-    def _domains(cls, v: list[str] | None) -> list[str] | None:
-        if v:
-            parse_domain_filter(v)  # FilterError is a ValueError: reported on this field
-        return v
-
-    @field_validator("search_language_filter")
-    @classmethod
-    def _languages(cls, v: list[str] | None) -> list[str] | None:
-        for x in v or ():
-            if not _LANG.match(x):
-                raise ValueError(f"{x!r} is not an ISO 639-1 two-letter language code (e.g. 'en')")
-        return [x.lower() for x in v] if v else v
-
-    @field_validator("search_after_date_filter", "search_before_date_filter", "last_updated_after_filter",
-                     "last_updated_before_filter")
-    @classmethod
-    def _date(cls, v: str | None) -> str | None:
-        if v is not None:
-            parse_us_date(v, "")
-        return v
-
     @field_validator("mode")
     @classmethod
     def _mode(cls, v: str | None) -> str | None:
         if v is not None and v not in SUPPORTED_MODES:
             raise ValueError(f"{v!r} is not yet supported; supported modes: {list(SUPPORTED_MODES)}")
-        return v
-
-    @field_validator("filters")
-    @classmethod
-    def _filters(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        for name, cond in (v or {}).items():
-            metadata_condition(name, cond)
         return v
 
     # -- conversion ---------------------------------------------------------------------------
@@ -188,28 +227,6 @@ class SearchRequest(BaseModel):
         if self.rerank is not None and self.rerank is not False:
             kw["rerank"] = "learned" if self.rerank is True else self.rerank
         return HybridParams(**kw) if kw else None
-
-    def to_filters(self, now: dt.datetime) -> SearchFilters | None:
-        if not (self.search_domain_filter or self.search_after_date_filter or self.search_recency_filter
-                or self.search_before_date_filter or self.last_updated_after_filter
-                or self.last_updated_before_filter or self.search_language_filter or self.filters):
-            return None  # the common request: no filter at all
-        after: dt.date | dt.datetime | None = None
-        if self.search_after_date_filter:
-            after = parse_us_date(self.search_after_date_filter, "search_after_date_filter")
-        if self.search_recency_filter:
-            since = now - RECENCY[self.search_recency_filter]
-            after = since if after is None else max(since, _day_start(after))
-        f = SearchFilters(
-            domains=self.search_domain_filter or (),
-            published_after=after,
-            published_before=_opt_date(self.search_before_date_filter),
-            updated_after=_opt_date(self.last_updated_after_filter),
-            updated_before=_opt_date(self.last_updated_before_filter),
-            languages=self.search_language_filter or (),
-            metadata={k: metadata_condition(k, c) for k, c in (self.filters or {}).items()},
-        )
-        return None if f.is_empty() else f
 
 
 def _opt_date(v: str | None) -> dt.date | None:

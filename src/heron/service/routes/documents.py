@@ -1,4 +1,4 @@
-"""Documents of one index: NDJSON bulk upsert, and get / replace / delete by id.
+"""Documents of one index: NDJSON bulk upsert, get / replace / delete by id, delete by filter.
 
 A write is answered once it is in the index's write-ahead log (fsync'ed with the default
 ``request`` durability; a bulk body is one log record: all its valid lines or none). Writes
@@ -9,6 +9,7 @@ budget a write gets 429 (buffer full) or 503 (merge backlog) with ``retry-after`
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,8 @@ router = APIRouter(prefix="/v1/indexes/{name}/documents", tags=["documents"])
 MAX_REPORTED_ERRORS = 1000
 _NDJSON = {"requestBody": {"required": True, "content": {"application/x-ndjson": {
     "schema": {"type": "string", "description": "one JSON document per line"}}}}}
+_FILTER_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": schemas.DeleteByFilterRequest.model_json_schema()}}}}
 
 
 class _Batch:
@@ -90,6 +93,36 @@ async def bulk_upsert(name: str, request: Request, _: WriteScope, state: State, 
         "index": name, "accepted": len(batch.docs), "failed": batch.failed, "errors": batch.errors,
         "refreshed": refresh,
     })
+
+
+@router.post("/delete", summary="Delete the documents matching filters", openapi_extra=_FILTER_BODY)
+async def delete_by_filter(
+    name: str, request: Request, _: WriteScope, state: State, refresh: bool = False
+) -> Response:
+    """Delete every document that passes the filters (the filter fields of ``POST /search``:
+    domains, published and last-updated dates, recency, languages, metadata ``filters``; at
+    least one). Acknowledged writes are made searchable first, so the filter sees all of them;
+    the matching documents are then deleted in one logged operation. Documents written after
+    that point are not affected. Answers how many matched and how many were deleted."""
+    handle = state.registry.get(name)
+    body: schemas.DeleteByFilterRequest = schemas.parse_model(
+        schemas.DeleteByFilterRequest, await request.body(),
+        'send a JSON object with at least one filter, e.g. {"search_domain_filter": ["example.com"]}')
+    filters = body.to_filters(dt.datetime.now(dt.UTC))
+    if filters is None:
+        raise ApiError(400, "no filter given: send at least one filter field, e.g. "
+                            "{\"search_domain_filter\": [\"example.com\"]} (to remove every document, delete the index)")
+
+    def delete() -> tuple[int, int]:
+        handle.refresh()  # every acknowledged write is searchable: the filter sees it
+        ids = handle.index.searcher().matching_ids(filters)
+        deleted = handle.write(lambda w: w.delete_many(ids)) if ids else 0
+        return len(ids), deleted
+
+    matched, deleted = await run_blocking(delete)
+    if refresh:
+        await run_blocking(lambda: handle.refresh(commit=True))
+    return JsonResponse({"index": name, "matched": matched, "deleted": deleted, "refreshed": refresh})
 
 
 @router.get("/{doc_id:path}", summary="Get a document")
