@@ -74,8 +74,8 @@ def test_auth_comes_before_body_validation(make_client: Callable[..., TestClient
 
 def test_health_and_metrics_need_no_key(make_client: Callable[..., TestClient]) -> None:
     c = make_client(keyed_config())
-    for path in ("/healthz", "/readyz", "/metrics"):
-        assert c.get(path).status_code == 200
+    for path in ("/healthz", "/readyz", "/metrics", "/v1/info", "/", "/admin", "/openapi.json"):
+        assert c.get(path).status_code == 200, path
 
 
 def test_open_mode_accepts_any_or_no_key(client: TestClient) -> None:
@@ -95,3 +95,37 @@ def test_authenticate_unit() -> None:
 
 def test_api_key_repr_hides_secret() -> None:
     assert "secret" not in repr(ApiKey("a", "secret-aaaa"))
+
+
+# snapshots and aliases: (method, path, body, needed scope), in an order that works for the admin key
+ADMIN_ROUTES: list[tuple[str, str, Any, str]] = [
+    ("PUT", "/v1/aliases/live", {"index": "disk"}, "admin"),
+    ("GET", "/v1/aliases", None, "search"),
+    ("POST", "/v1/snapshots", {"index": "disk", "snapshot": "s2"}, "admin"),
+    ("GET", "/v1/snapshots", None, "admin"),
+    ("POST", "/v1/snapshots/s1/restore", {"index": "restored"}, "admin"),
+    ("DELETE", "/v1/snapshots/s1", None, "admin"),
+    ("DELETE", "/v1/aliases/live", None, "admin"),
+]
+
+
+@pytest.mark.parametrize("scope", sorted(KEYS))
+def test_scope_matrix_of_snapshot_and_alias_routes(make_client: Callable[..., TestClient], tmp_path: Path,
+                                                   scope: str) -> None:
+    """The admin routes that need an on-disk index and a snapshot repository, each called with
+    each key: allowed → success, otherwise 403 (and nothing changes)."""
+    c = make_client(keyed_config(data_dir=str(tmp_path / "data"), snapshot_repo=str(tmp_path / "repo")), {})
+    admin = auth("admin")
+    assert c.post("/v1/indexes", json={"name": "disk"}, headers=admin).status_code == 201
+    assert c.post("/v1/indexes/disk/documents?refresh=true", content=b'{"id": "a", "text": "heron"}\n',
+                  headers=admin).status_code == 200
+    assert c.post("/v1/snapshots", json={"index": "disk", "snapshot": "s1"}, headers=admin).status_code == 201
+    for method, path, body, needed in ADMIN_ROUTES:
+        r = call(c, method, path, body, auth(scope))
+        if needed in ALLOWED[scope]:
+            assert r.status_code < 400, (method, path, r.text)
+        else:
+            assert r.status_code == 403, (method, path, r.text)
+            assert repr(needed) in r.json()["error"]["message"]
+    snapshots = {s["name"] for s in c.get("/v1/snapshots", headers=admin).json()["snapshots"]}
+    assert snapshots == ({"s2"} if scope == "admin" else {"s1"})
