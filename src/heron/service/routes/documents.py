@@ -102,8 +102,9 @@ async def delete_by_filter(
     """Delete every document that passes the filters (the filter fields of ``POST /search``:
     domains, published and last-updated dates, recency, languages, metadata ``filters``; at
     least one). Acknowledged writes are made searchable first, so the filter sees all of them;
-    the matching documents are then deleted in one logged operation. Documents written after
-    that point are not affected. Answers how many matched and how many were deleted."""
+    the matching documents are then deleted in one logged operation (like a search, on that
+    point-in-time view: a document added or replaced by another request meanwhile may or may
+    not be deleted). Answers how many matched and how many were deleted."""
     handle = state.registry.get(name)
     body: schemas.DeleteByFilterRequest = schemas.parse_model(
         schemas.DeleteByFilterRequest, await request.body(),
