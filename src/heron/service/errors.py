@@ -121,6 +121,15 @@ def status_for(exc: HeronError) -> int:
     return 400
 
 
+def declared_length(value: bytes) -> int:
+    """A ``Content-Length`` header value as a number; 0 when it is not one (the body limit then
+    counts the bytes as they are read)."""
+    try:
+        return int(value)
+    except ValueError:
+        return 0
+
+
 def body_too_large_message(limit: int, bulk: bool = False) -> str:
     what = "bulk NDJSON body" if bulk else "request body"
     setting = "max_bulk_bytes" if bulk else "max_body_bytes"

@@ -29,6 +29,7 @@ from heron.service.errors import (
     ApiError,
     api_error_response,
     body_too_large_message,
+    declared_length,
     error_response,
     heron_error_response,
 )
@@ -88,11 +89,7 @@ class LeanSearch:
             found_auth = False
             for name, value in scope["headers"]:
                 if name == b"content-length":
-                    try:
-                        declared = int(value)
-                    except ValueError:
-                        declared = 0
-                    if declared > limit:
+                    if declared_length(value) > limit:
                         raise ApiError(413, body_too_large_message(limit))
                 elif name == b"authorization" and not found_auth:
                     authorization = value.decode("latin-1")

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from heron.service.errors import ApiError, body_too_large_message, error_response
+from heron.service.errors import ApiError, body_too_large_message, declared_length, error_response
 from heron.service.fastpath import SEARCH_PATHS
 from heron.service.metrics import ServiceMetrics
 from heron.service.tracing import Tracing
@@ -180,14 +180,9 @@ class BodyLimitMiddleware:
         bulk = scope["method"] == "POST" and _BULK_PATH.match(scope["path"]) is not None
         limit = self.max_bulk_bytes if bulk else self.max_bytes
         for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > limit:
-                    await error_response(413, body_too_large_message(limit, bulk))(scope, receive, send)
-                    return
+            if name == b"content-length" and declared_length(value) > limit:
+                await error_response(413, body_too_large_message(limit, bulk))(scope, receive, send)
+                return
         seen = 0
 
         async def limited_receive() -> Message:
