@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from heron.errors import FilterError, QueryParseError
 from heron.search.domains import normalize_url_path, parse_domain_filter, parse_domain_pattern, url_domain
-from heron.search.parser import DEFAULT_FIELDS, format_query, parse_query
+from heron.search.parser import DEFAULT_FIELDS, format_query, has_syntax, parse_query
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
 
 # Text rich in the characters the grammar cares about, plus arbitrary Unicode.
@@ -171,3 +171,21 @@ def test_filter_parse_raises_only_filter_error(entries: list[str]) -> None:
         return
     for pattern in f.allow + f.deny:
         assert parse_domain_pattern(str(pattern)) == pattern
+
+
+@given(query_text)
+@example("0-dimensional biomaterials (SIDS) 10:30 5\" state-of-the-art")
+@example("TITLE:x")
+@example("a\u00a0-b")
+@example("()")
+def test_text_without_syntax_parses_to_its_searchable_words(text: str) -> None:
+    """The searcher's shortcut: text ``has_syntax`` calls plain is the bag of its words — the
+    parser gives exactly the optional terms of its searchable words (or no searchable term)."""
+    if has_syntax(text):
+        return
+    words = tuple(TermQuery(w) for w in text.split() if any(c.isalnum() for c in w))
+    q = parse_or_none(text)
+    if q is None:
+        assert not words
+    else:
+        assert q == BoolQuery(should=words)

@@ -7,7 +7,6 @@ in use keeps working on its own (files stay mapped even if a merge deletes them)
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from heron.index.segment import SegmentReader, read_live_docs
 from heron.search.executor import allowed_mask, run_segment, segment_cursors
 from heron.search.filters import CompiledFilters, SearchFilters, compile_filters
 from heron.search.hybrid import HybridParams
-from heron.search.parser import parse_query
+from heron.search.parser import has_syntax, parse_query
 from heron.search.query import BoolQuery, Query, TermQuery
 from heron.search.results import Explanation, Hit, TermContribution
 from heron.search.stats import LocalStats, StatsProvider
@@ -29,13 +28,12 @@ from heron.search.weight import BoundQuery, QueryBinder
 from heron.storage.directory import Directory
 
 MAX_K = 10_000
-_SYNTAX = re.compile(r'["+\-:()]')
 
 
 def _is_plain(query: str, operator: str) -> bool:
     """A ranked-OR bag of words (no operators, quotes or fields): parse and bind can skip the
     AST. Empty, blank and over-long strings go to the parser, which reports them."""
-    return operator == "or" and 0 < len(query) <= 4096 and not query.isspace() and not _SYNTAX.search(query)
+    return operator == "or" and 0 < len(query) <= 4096 and not query.isspace() and not has_syntax(query)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +68,11 @@ class Searcher:
         return self.manifest.generation
 
     def warm(self) -> Searcher:
-        """Do now what the first search of this snapshot would do lazily — each segment's term
-        dictionary and BM25 saturation for this snapshot's statistics — so that the refresh that
-        installs a snapshot pays for it, not a query. Dictionaries are built letting other
-        threads (searches) in every slice (``SegmentReader.term_index(yield_gil=True)``).
-        Returns ``self``."""
-        for si, v in enumerate(self.segments):
-            v.reader.term_index(yield_gil=True)
-            v.reader.list_start_list()
+        """Do now what the first search of this snapshot would do lazily — each segment's BM25
+        saturation table for this snapshot's statistics (a kernel that lets other threads run)
+        — so that the refresh that installs a snapshot pays for it, not a query. Returns
+        ``self``."""
+        for si in range(len(self.segments)):
             self._sat(si)
         return self
 

@@ -47,10 +47,23 @@ from heron.errors import ConfigError, FilterError, QueryParseError
 from heron.search.domains import parse_domain_pattern
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
 
-__all__ = ["DEFAULT_FIELDS", "format_query", "parse_query"]
+__all__ = ["DEFAULT_FIELDS", "format_query", "has_syntax", "parse_query"]
 
 DEFAULT_FIELDS: frozenset[str] = frozenset({"title", "text", "url"})
 _PREFIX = re.compile(r'([^\s:"]+):')
+#: what can make a clause more than a plain word under :data:`DEFAULT_FIELDS`: an operator or
+#: a quote at the start of a clause, or ``site:`` / ``field:`` in front of a value
+_DEFAULT_SYNTAX = re.compile(r'(?:^|\s)(?:[+\-"]|(?i:site|title|text|url):)')
+
+
+def has_syntax(text: str) -> bool:
+    """Whether ``text`` parsed with :data:`DEFAULT_FIELDS` could give anything but optional
+    bare terms: an operator (``+``/``-``) or a quote (``"``) starting a clause, or a
+    ``site:``/``title:``/``text:``/``url:`` prefix. ``False`` means :func:`parse_query`
+    returns the whitespace-separated words that have a letter or digit as ``should``
+    terms, so a searcher may treat the string as a bag of words without parsing it;
+    ``state-of-the-art``, ``(SIDS)``, ``10:30`` and ``5"`` are plain words."""
+    return _DEFAULT_SYNTAX.search(text) is not None
 
 
 def _searchable(text: str) -> bool:
