@@ -253,23 +253,32 @@ def test_add_parallel_equals_serial_build(tmp_path: Path) -> None:
         )
 
 
-def test_term_dictionary_built_in_slices_equals_the_plain_build() -> None:
-    """``SegmentReader.term_index(yield_gil=True)`` (what a refresh's warm-up uses: slices with a
-    GIL release between them) gives the same dictionary as the one-piece build, across slices."""
-    from heron.index import segment
+def test_term_lookups_find_every_term_of_the_sorted_dictionary(tmp_path: Path) -> None:
+    """``SegmentReader.term_ords`` (a binary search of the segment's UTF-8 dictionary bytes, no
+    Python dictionary) gives each term its ordinal in ``term_list()`` and -1 to absent terms —
+    multi-byte characters, prefixes and neighbours included — with both kernel backends, on a
+    segment read from disk (read-only arrays)."""
+    from heron.index.segment import encode_terms
+    from heron.kernels import compiled, reference
 
-    idx = heron.Index.in_memory()
-    words = [f"w{i:05d}" for i in range(3 * segment.TERM_INDEX_SLICE + 17)] + ["ünïcödé", "中文"]
+    words = [f"w{i:05d}" for i in range(700)] + ["ünïcödé", "中文", "z", "zz", "bb", "éa", "q", "ｆｕｌｌ"]
+    idx = heron.Index.create(tmp_path / "i")
     with idx.writer() as w:
         for i in range(0, len(words), 40):
             w.add({"id": str(i), "text": " ".join(words[i:i + 40])})
     reader = idx.searcher().segments[0].reader
-    plain = reader._build_term_index()
-    sliced = reader._build_term_index(yield_gil=True)
-    assert len(plain) > 3 * segment.TERM_INDEX_SLICE
-    assert sliced == plain
-    assert list(sliced.items()) == list(plain.items())  # same ordinals in the same order
-    assert reader.term_index(yield_gil=True) == {t: i for i, t in enumerate(reader.term_list())}
+    terms = reader.term_list()
+    assert terms == sorted(terms) and len(terms) > 700
+    absent = ["", "w", "w0000", "w007000", "zzz", "中", "ünïcöd", "\U0001f600", "a" * 300, "\ud800", "bb\x00"]
+    assert not set(absent) & set(terms)
+    queries = terms[::-1] + absent
+    want = [terms.index(t) if t in terms else -1 for t in queries]
+    assert reader.term_ords(queries).tolist() == want
+    q = encode_terms(queries)
+    for k in (compiled, reference):
+        got = k.lookup_terms(reader._terms_blob, reader._terms_off, q)
+        assert got.tolist() == want, k.__name__
+    assert [reader.term_ord(t) for t in ("bb", "zzz")] == [terms.index("bb"), -1]
 
 
 def test_live_writers_merge_in_smaller_groups_than_transactions(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ Files of segment ``<name>``:
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +30,6 @@ SEG_KIND = "segment"
 DEL_KIND = "livedocs"
 MAX_TF = 65535
 BLOCK = 128  # postings per block (kernels.compiled.BLOCK)
-#: terms per slice of a term dictionary built with ``yield_gil`` (about half a millisecond of work)
-TERM_INDEX_SLICE = 2048
 
 
 @dataclass(slots=True)
@@ -67,6 +64,18 @@ class SegmentData:
     @property
     def doc_count(self) -> int:
         return len(self.ids)
+
+
+def encode_terms(terms: Sequence[str]) -> np.ndarray:
+    """Query terms as the term-lookup kernels take them: each one's UTF-8 bytes followed by
+    0xFF, a byte UTF-8 never uses (lone surrogates pass through encoded, so they match no
+    dictionary term instead of failing)."""
+    joined = "\x00".join(terms) + "\x00"
+    if joined.count("\x00") == len(terms):  # one encode for all (no term holds a NUL itself)
+        data = joined.encode("utf-8", "surrogatepass").replace(b"\x00", b"\xff")
+    else:
+        data = b"".join([t.encode("utf-8", "surrogatepass") + b"\xff" for t in terms])
+    return np.frombuffer(data, dtype=np.uint8)
 
 
 def _blob(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -220,10 +229,8 @@ class SegmentReader:
         for cname in ("date", "last_updated"):
             if f"col_{cname}" not in a:
                 a[f"col_{cname}"] = self._nodate
-        self._term_index: dict[str, int] | None = None
         self._id_index: dict[str, int] | None = None
         self._ids: list[str] | None = None
-        self._list_start_list: list[int] | None = None
         self._scratch = threading.local()
         self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
@@ -256,18 +263,18 @@ class SegmentReader:
         off = self._terms_off.tolist()
         return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
-    def term_index(self, yield_gil: bool = False) -> dict[str, int]:
-        """term → ordinal (built on first use).
+    def term_ords(self, terms: Sequence[str]) -> np.ndarray:
+        """int64 ordinal of each of ``terms`` in this segment, -1 where absent: a binary search
+        of the memory-mapped sorted dictionary (no per-term Python objects are ever built, so
+        opening a segment costs nothing per term)."""
+        return kernels.impl().lookup_terms(  # type: ignore[no-any-return]
+            self._terms_blob, self._terms_off, encode_terms(terms))
 
-        ``yield_gil``: build it in slices of :data:`TERM_INDEX_SLICE` terms, letting other
-        threads run between slices — what a background refresh does, so that a big segment's
-        dictionary (milliseconds of interpreter work) does not hold up the searches running
-        meanwhile for a whole GIL switch interval at a time.
-        """
-        idx = self._term_index
-        if idx is None:
-            idx = self._term_index = self._build_term_index(yield_gil)
-        return idx
+    def term_doc_freqs(self, q: np.ndarray, q_fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ordinals, document frequencies) of encoded query terms (:func:`encode_terms`), each
+        in its field ``q_fields[i]``: -1 and 0 where this segment lacks the term."""
+        return kernels.impl().term_doc_freqs(  # type: ignore[no-any-return]
+            self._terms_blob, self._terms_off, self.list_start, self.n_fields, q, q_fields)
 
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's all-zero score accumulator and hit flags for term-at-a-time scoring
@@ -279,29 +286,9 @@ class SegmentReader:
             local.bufs = bufs
         return bufs
 
-    def list_start_list(self) -> list[int]:
-        """``list_start`` as a Python list (fast scalar access for query-time statistics)."""
-        ls = self._list_start_list
-        if ls is None:
-            ls = self._list_start_list = self.list_start.tolist()
-        return ls
-
     def term_ord(self, term: str) -> int:
         """Ordinal of ``term`` in this segment, or -1."""
-        return self.term_index().get(term, -1)
-
-    def _build_term_index(self, yield_gil: bool = False) -> dict[str, int]:
-        blob = self._terms_blob.tobytes()
-        off = self._terms_off.tolist()
-        n = len(off) - 1
-        if not yield_gil or n <= TERM_INDEX_SLICE:
-            return {blob[off[i]: off[i + 1]].decode("utf-8"): i for i in range(n)}
-        idx: dict[str, int] = {}
-        for lo in range(0, n, TERM_INDEX_SLICE):
-            idx.update({blob[off[i]: off[i + 1]].decode("utf-8"): i
-                        for i in range(lo, min(n, lo + TERM_INDEX_SLICE))})
-            time.sleep(0)  # releases the GIL: a waiting search runs now, not after this build
-        return idx
+        return int(self.term_ords((term,))[0])
 
     def list_range(self, term_ord: int, field: int) -> tuple[int, int, int]:
         """(start, end, first block) of the postings of (term, field)."""

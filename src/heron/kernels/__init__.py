@@ -17,6 +17,7 @@ from types import ModuleType
 log = logging.getLogger("heron.kernels")
 
 _backend: str | None = None
+_impl: ModuleType | None = None
 
 
 def backend() -> str:
@@ -40,14 +41,19 @@ def backend() -> str:
 
 
 def impl() -> ModuleType:
-    """The module implementing the kernels for the active backend."""
-    if backend() == "numba":
-        from heron.kernels import compiled
+    """The module implementing the kernels for the active backend (looked up once: every
+    query calls this several times)."""
+    global _impl
+    if _impl is None:
+        if backend() == "numba":
+            from heron.kernels import compiled
 
-        return compiled
-    from heron.kernels import reference
+            _impl = compiled
+        else:
+            from heron.kernels import reference
 
-    return reference
+            _impl = reference
+    return _impl
 
 
 def warmup() -> None:

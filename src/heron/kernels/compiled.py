@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 BLOCK = 128
+TERM_END = 0xFF  # ends each query term of a term lookup (a byte UTF-8 never uses)
 _NEG_INF = -np.inf
 
 
@@ -341,6 +342,63 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     return _heap_sorted(hs, hd, size)
 
 
+@njit(cache=True, inline="always")
+def _cmp_bytes(a, s, e, b, bs, be):  # type: ignore[no-untyped-def]
+    """Sign of ``a[s:e]`` against ``b[bs:be]`` in byte order (shorter prefix first)."""
+    n1 = e - s
+    n2 = be - bs
+    n = n1 if n1 < n2 else n2
+    for i in range(n):
+        x = a[s + i]
+        y = b[bs + i]
+        if x != y:
+            return -1 if x < y else 1
+    if n1 == n2:
+        return 0
+    return -1 if n1 < n2 else 1
+
+
+@njit(cache=True)
+def lookup_terms(terms_blob, terms_off, q):  # type: ignore[no-untyped-def]
+    n = len(terms_off) - 1
+    m = 0
+    for i in range(len(q)):
+        if q[i] == TERM_END:
+            m += 1
+    out = np.full(m, -1, dtype=np.int64)
+    qs = 0
+    for i in range(m):
+        qe = qs
+        while q[qe] != TERM_END:
+            qe += 1
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            c = _cmp_bytes(terms_blob, terms_off[mid], terms_off[mid + 1], q, qs, qe)
+            if c < 0:
+                lo = mid + 1
+            elif c > 0:
+                hi = mid
+            else:
+                out[i] = mid
+                break
+        qs = qe + 1
+    return out
+
+
+@njit(cache=True)
+def term_doc_freqs(terms_blob, terms_off, list_start, n_fields, q, q_fields):  # type: ignore[no-untyped-def]
+    ords = lookup_terms(terms_blob, terms_off, q)
+    dfs = np.zeros(len(ords), dtype=np.int64)
+    for i in range(len(ords)):
+        o = ords[i]
+        if o >= 0:
+            j = o * n_fields + q_fields[i]
+            dfs[i] = list_start[j + 1] - list_start[j]
+    return ords, dfs
+
+
 @njit(cache=True)
 def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn):  # type: ignore[no-untyped-def]
     """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
@@ -657,6 +715,11 @@ def warmup() -> None:
             topk_terms(docs, sat, meta[0], imp_off, meta[1], meta[2], ls, lb, 1, np.array([0, 1, -1]),
                        np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
                        np.zeros(3), np.zeros(3, dtype=np.uint8))
+    blob = np.frombuffer(b"ab", dtype=np.uint8)
+    off = np.array([0, 1, 2], dtype=np.int64)
+    q = np.frombuffer(b"b\xff", dtype=np.uint8)
+    for b in (blob.copy(), blob):  # a segment's dictionary is read-only (memory-mapped) or in memory
+        term_doc_freqs(b, off, ls, 1, q, np.zeros(1, dtype=np.int64))  # query terms: read-only bytes
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

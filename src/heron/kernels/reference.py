@@ -19,9 +19,12 @@ Conventions shared with the compiled kernels:
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 BLOCK = 128
+TERM_END = 0xFF  # ends each query term of a term lookup (a byte UTF-8 never uses)
 
 
 def saturation(tf: float, kn: float) -> float:
@@ -161,6 +164,40 @@ def cursor_upper_bounds(
             best = max(best, block_bound(b, imp_off, imp_tf, imp_norm, float(weight[i]), kn, int(field[i])))
         out[i] = best
     return out
+
+
+def lookup_terms(terms_blob: np.ndarray, terms_off: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Ordinal of each query term in a segment's sorted term dictionary, or -1.
+
+    The dictionary is the UTF-8 bytes of its terms, concatenated in code-point order
+    (``terms_blob[terms_off[t]:terms_off[t + 1]]`` is term ``t``); UTF-8 byte order is
+    code-point order, so a binary search over the bytes finds a term without decoding the
+    dictionary. ``q`` holds the query terms' UTF-8 bytes, each followed by ``TERM_END``
+    (0xFF, a byte UTF-8 never uses)."""
+    terms = [bytes(terms_blob[terms_off[t]:terms_off[t + 1]]) for t in range(len(terms_off) - 1)]
+    queries = bytes(q).split(bytes([TERM_END]))[:-1]
+    out = np.full(len(queries), -1, dtype=np.int64)
+    for i, word in enumerate(queries):
+        t = bisect.bisect_left(terms, word)
+        if t < len(terms) and terms[t] == word:
+            out[i] = t
+    return out
+
+
+def term_doc_freqs(
+    terms_blob: np.ndarray, terms_off: np.ndarray, list_start: np.ndarray, n_fields: int, q: np.ndarray,
+    q_fields: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(ordinal, document frequency in field ``q_fields[i]``) of each query term in one
+    segment: ``lookup_terms`` and the length of the term's posting list in that field
+    (-1 and 0 for a term the segment does not have)."""
+    ords = lookup_terms(terms_blob, terms_off, q)
+    dfs = np.zeros(len(ords), dtype=np.int64)
+    for i, o in enumerate(ords.tolist()):
+        if o >= 0:
+            j = o * n_fields + int(q_fields[i])
+            dfs[i] = int(list_start[j + 1]) - int(list_start[j])
+    return ords, dfs
 
 
 def prepare_cursors(

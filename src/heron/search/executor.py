@@ -37,8 +37,7 @@ class SegmentCursors:
 
 
 def segment_cursors(seg: SegmentReader, bq: BoundQuery) -> SegmentCursors:
-    get = seg.term_index().get
-    ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
+    ords = seg.term_ords(bq.terms)
     idx, start, end, bstart, ub, weight, field = kernels.impl().prepare_cursors(
         seg.list_start, seg.list_bstart, seg.n_fields, ords, bq.fields, bq.weights, seg.imp_off, seg.imp_tf,
         seg.imp_norm, bq.kn,
@@ -184,8 +183,7 @@ def run_segment(
     except KeyError:
         raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
     if ords is None:
-        get = seg.term_index().get
-        ords = np.array([get(t, -1) for t in bq.terms], dtype=np.int64)
+        ords = seg.term_ords(bq.terms)
     a = _EMPTY_U8 if allowed is None else allowed
     acc, hit = seg.scratch()
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]

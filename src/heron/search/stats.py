@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from heron.index.manifest import SegmentMeta
-from heron.index.segment import SegmentReader
+from heron.index.segment import SegmentReader, encode_terms
 
 
 class StatsProvider(Protocol):
@@ -63,31 +63,24 @@ class LocalStats:
         return self._len[field] if field < len(self._len) else 0
 
     def doc_freq(self, term: str, field: int) -> int:
-        df = 0
-        for r in self._readers:
-            o = r.term_ord(term)
-            if o >= 0:
-                df += r.doc_freq(o, field)
-        return df
+        return int(self.doc_freqs([term], np.array([field], dtype=np.int64))[0])
 
     def doc_freqs(self, terms: Sequence[str], fields: np.ndarray) -> np.ndarray:
-        return np.array(self.doc_freqs_and_ords_list(terms, fields.tolist())[0], dtype=np.int64)
+        return self.doc_freqs_and_ords(terms, fields)[0]
 
-    def doc_freqs_and_ords_list(self, terms: Sequence[str], fields: Sequence[int]) -> tuple[list[int], list[list[int]]]:
-        """Plain-Python ``doc_freqs_and_ords`` for the few terms of one query."""
-        dfs = [0] * len(terms)
+    def doc_freqs_and_ords(self, terms: Sequence[str], fields: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Document frequencies of (``terms[i]``, ``fields[i]``) summed over the segments, and
+        each segment's ordinals of ``terms`` (what its kernels take): one dictionary lookup
+        per segment for all the terms of a query."""
+        q = encode_terms(terms)
+        q_fields = np.asarray(fields, dtype=np.int64)
+        dfs: np.ndarray | None = None
         all_ords = []
         for r in self._readers:
-            get = r.term_index().get
-            ls = r.list_start_list()
-            nf = r.n_fields
-            ords = [get(t, -1) for t in terms]
-            for i, (o, f) in enumerate(zip(ords, fields, strict=True)):
-                if o >= 0:
-                    j = o * nf + f
-                    dfs[i] += ls[j + 1] - ls[j]
+            ords, seg_dfs = r.term_doc_freqs(q, q_fields)
+            dfs = seg_dfs if dfs is None else dfs + seg_dfs
             all_ords.append(ords)
-        return dfs, all_ords
+        return (np.zeros(len(terms), dtype=np.int64) if dfs is None else dfs), all_ords
 
 
 class SummedStats:

@@ -169,31 +169,33 @@ class QueryBinder:
         is plain Python with array conversions only for the kernel inputs."""
         if not terms:
             return bq
-        seg_ords: list[list[int]] | None = None
+        seg_ords: list[np.ndarray] | None = None
+        fields_a = np.array(fields, dtype=np.int64)
         if isinstance(self.stats, LocalStats):
-            dfs, seg_ords = self.stats.doc_freqs_and_ords_list(terms, fields)
+            dfs_a, seg_ords = self.stats.doc_freqs_and_ords(terms, fields_a)
         else:
-            dfs = self.stats.doc_freqs(terms, np.array(fields, dtype=np.int64)).tolist()
+            dfs_a = self.stats.doc_freqs(terms, fields_a)
+        dfs = dfs_a.tolist()
         if 0 in dfs:
             keep = [i for i, d in enumerate(dfs) if d > 0]
             terms = [terms[i] for i in keep]
             fields = [fields[i] for i in keep]
             qtfs = [qtfs[i] for i in keep]
             dfs = [dfs[i] for i in keep]
+            fields_a = fields_a[keep]
             if seg_ords is not None:
-                seg_ords = [[o[i] for i in keep] for o in seg_ords]
+                seg_ords = [o[keep] for o in seg_ords]
         n = self.stats.doc_count()
         fw = self.field_weight_list
         log = math.log
         idfs = [log(1.0 + (n - d + 0.5) / (d + 0.5)) for d in dfs]
         bq.terms = terms
-        bq.fields = np.array(fields, dtype=np.int64)
+        bq.fields = fields_a
         bq.qtfs = qtfs
         bq.dfs = dfs
         bq.idfs = idfs
         bq.weights = np.array([i * fw[f] * q for i, f, q in zip(idfs, fields, qtfs, strict=True)], dtype=np.float64)
-        if seg_ords is not None:
-            bq.seg_ords = [np.array(o, dtype=np.int64) for o in seg_ords]
+        bq.seg_ords = seg_ords
         return bq
 
     def _positive(self, q: Query, scored: Counter[tuple[str, int]], bq: BoundQuery, required: bool) -> None:
