@@ -9,7 +9,7 @@ Usage::
     # against a running server, with your own queries (one per line, or BEIR queries.jsonl[.gz]):
     python benchmarks/loadtest.py --url http://127.0.0.1:8000 --queries q.txt --phase closed --phase open
 
-Phases (``--phase``, repeatable; default all):
+Phases (``--phase``, repeatable; default all but ``ingest``, which writes to the index):
 
 * ``overhead``: each query over HTTP on one keep-alive connection (a blocking socket, the
   cheapest Python client, so that client time is not counted as server time), then in process
@@ -20,6 +20,21 @@ Phases (``--phase``, repeatable; default all):
 * ``open``: requests are *scheduled* at ``--rate`` per second whatever the server does
   (open loop); latency counts from the scheduled time, so a stalled server shows up in the
   tail (no coordinated omission).
+* ``ingest``: query latency under concurrent ingest. The open-loop searches (``--rate``,
+  ``--duration``, ``--warmup``) run twice back to back: idle, then while a separate writer
+  *process* (its own interpreter: it shares no GIL or event loop with the search client)
+  offers ``--ingest-rate`` document writes per second from ``--ingest-clients`` threads, each on
+  its own keep-alive connection and paced on a schedule (rate/clients each; after a stall at
+  most 1 s of backlog is sent). A write is ``PUT /v1/indexes/NAME/documents/ingest-...`` of a
+  ``--ingest-docs`` document (default: the SciFact corpus), answered once it is fsync'ed in the
+  write-ahead log. The searches start after ``--ingest-settle`` s of writing (the first write
+  starts the server's indexer process). Reported: writes/s done over the search window, write
+  errors, write latency (from the scheduled send time), query p50/p99 idle and under ingest and
+  the p99 ratio. When this script starts the server, it serves a throwaway copy of the index
+  (made next to it, deleted at the end); with ``--url`` the writes go into the running server's
+  index. It runs after the other phases::
+
+      python benchmarks/loadtest.py --scifact --phase ingest --snippets off --rate 500 --duration 10
 
 Each of closed/open runs with snippets on (the default request) and off (``"snippets":
 false``), unless ``--snippets on|off``.
@@ -490,10 +505,180 @@ def run(coro: Any) -> Any:
     return uvloop.run(coro)
 
 
+# -- the ingest load (a separate process) ---------------------------------------------------------
+
+
+def load_ingest_docs(path: Path) -> list[bytes]:
+    """JSON bodies ``{"title", "text"}`` of a BEIR corpus (``{"_id", "title", "text"}`` a line)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                obj = json.loads(line)
+                out.append(json.dumps({"title": obj.get("title") or "", "text": obj.get("text") or ""}).encode())
+    if not out:
+        raise SystemExit(f"no documents in {path}")
+    return out
+
+
+def put_bytes(host: str, path: str, data: bytes, api_key: str | None) -> bytes:
+    head = (f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(data)}\r\n")
+    if api_key:
+        head += f"Authorization: Bearer {api_key}\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+@dataclass
+class _Write:
+    intended: float  # scheduled send time (time.monotonic: one clock for every process on Linux)
+    sent: float
+    done: float
+    status: int | str
+
+
+def ingest_worker(argv: list[str]) -> int:
+    """``loadtest.py --ingest-worker ...``: ``--clients`` threads, each on its own keep-alive
+    connection (blocking socket), together offer ``--rate`` document PUTs per second on a schedule
+    (each client paces itself at rate/clients; after a stall it sends at most 1 s of backlog, the
+    rest is skipped). Prints ``{"event": "writing"}`` once a first answer came back; reads the
+    search window ``{"window": [t0, t1]}`` (time.monotonic) from stdin, which also stops it; prints
+    the result as one JSON line."""
+    import threading
+
+    ap = argparse.ArgumentParser(prog="loadtest.py --ingest-worker")
+    ap.add_argument("--url", required=True)
+    ap.add_argument("--index-name", required=True)
+    ap.add_argument("--docs", type=Path, required=True)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--rate", type=float, default=500.0)
+    ap.add_argument("--api-key")
+    a = ap.parse_args(argv)
+    bodies = load_ingest_docs(a.docs)
+    u = urlsplit(a.url)
+    host, port = u.hostname or "127.0.0.1", u.port or 80
+    prefix = f"/v1/indexes/{a.index_name}/documents/ingest-{os.getpid()}"  # unique ids per run
+    stop = threading.Event()
+    answered = threading.Event()
+    records: list[list[_Write]] = [[] for _ in range(a.clients)]
+    period = a.clients / a.rate
+    start = time.monotonic() + 0.05
+
+    def client(k: int) -> None:
+        out = records[k]
+        conn: BlockingConn | None = None
+        t = start + k / a.rate  # the clients' schedules interleave: evenly spaced writes overall
+        i = 0
+        try:
+            while not stop.is_set():
+                now = time.monotonic()
+                if t > now:
+                    if stop.wait(t - now):
+                        return
+                elif now - t > 1.0:
+                    t = now - 1.0  # a stall is made up for at most 1 s
+                sent = time.monotonic()
+                doc = bodies[(k * 7919 + i) % len(bodies)]
+                payload = put_bytes(u.netloc, f"{prefix}-{k}-{i}", doc, a.api_key)
+                status: int | str
+                try:
+                    if conn is None:
+                        conn = BlockingConn(host, port)
+                    status = conn.send(payload)
+                except OSError as e:
+                    status = type(e).__name__
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                out.append(_Write(t, sent, time.monotonic(), status))
+                answered.set()
+                i += 1
+                t += period
+        finally:
+            if conn is not None:
+                conn.close()
+
+    threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(a.clients)]
+    for th in threads:
+        th.start()
+    while not answered.wait(0.1):
+        if not any(th.is_alive() for th in threads):
+            break
+    print(json.dumps({"event": "writing"}), flush=True)
+    line = sys.stdin.readline()
+    stop.set()
+    for th in threads:
+        th.join(60)
+    w0, w1 = json.loads(line)["window"] if line.strip() else (start, time.monotonic())
+    writes = [w for rs in records for w in rs]
+    ok = [w for w in writes if w.status == 200]
+    in_window = [w for w in ok if w0 <= w.done <= w1]
+    scheduled = [w for w in ok if w0 <= w.intended <= w1]
+    lat = np.asarray([w.done - w.intended for w in scheduled]) * 1000
+    svc = np.asarray([w.done - w.sent for w in scheduled]) * 1000
+    statuses: dict[str, int] = {}
+    for w in writes:
+        statuses[str(w.status)] = statuses.get(str(w.status), 0) + 1
+
+    def pct(ms: np.ndarray[Any, Any], p: float) -> float:
+        return float(np.percentile(ms, p)) if len(ms) else 0.0
+
+    print(json.dumps({
+        "offered_write_rps": a.rate, "ingest_clients": a.clients,
+        "writes_acked": len(ok), "write_errors": len(writes) - len(ok), "write_status_counts": statuses,
+        "writes_in_window": len(in_window), "writes_per_s": len(in_window) / (w1 - w0) if w1 > w0 else 0.0,
+        "write_p50_ms": pct(lat, 50), "write_p99_ms": pct(lat, 99),
+        "write_service_p50_ms": pct(svc, 50), "write_service_p99_ms": pct(svc, 99),
+    }), flush=True)
+    return 0
+
+
+class IngestLoad:
+    """The ingest worker process, seen from the parent."""
+
+    def __init__(self, url: str, index_name: str, docs: Path, clients: int, rate: float,
+                 api_key: str | None) -> None:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--ingest-worker", "--url", url,
+               "--index-name", index_name, "--docs", str(docs), "--clients", str(clients), "--rate", str(rate)]
+        if api_key:
+            cmd += ["--api-key", api_key]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def wait_writing(self, timeout: float = 120.0) -> None:
+        """Block until the worker's first write was answered."""
+        import select
+
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        if json.loads(line or "{}").get("event") != "writing":
+            self.proc.kill()
+            raise SystemExit(f"the ingest worker did not start writing (exit status {self.proc.poll()})")
+
+    def stop(self, window: tuple[float, float]) -> dict[str, Any]:
+        """Stop writing; the worker's figures, writes/s and latencies over ``window``."""
+        try:
+            out, _ = self.proc.communicate(json.dumps({"window": window}) + "\n", timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise SystemExit("the ingest worker did not stop") from None
+        if self.proc.returncode != 0:
+            raise SystemExit(f"the ingest worker failed (exit status {self.proc.returncode})")
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        return result
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 # -- report ---------------------------------------------------------------------------------------
 
 
-def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[RunResult]) -> str:
+def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[RunResult],
+             ingest: list[dict[str, Any]] | None = None) -> str:
     lines = [f"# heron load test — {meta['when']}", "",
              f"Server: {meta['url']} ({meta['server']}); queries: {meta['queries']} ({meta['n_queries']}); "
              f"client: {meta['tool']}; host: {meta['host']}.", "", meta["note"], ""]
@@ -515,6 +700,20 @@ def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[Ru
                          f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.p999_ms:.2f} | {r.max_ms:.2f} | "
                          f"{'' if r.rps_per_server_core is None else f'{r.rps_per_server_core:.0f}'} |")
         lines.append("")
+    if ingest:
+        lines += ["## Query latency under concurrent ingest (open loop)", "",
+                  "| snippets | offered query rps | offered writes/s | writes/s done | write errors | "
+                  "query p50 / p99 ms idle | query p50 / p99 ms under ingest | p99 ratio | write p99 ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for g in ingest:
+            ratio = "" if g["p99_ratio"] is None else f"**{g['p99_ratio']:.2f}**"
+            lines.append(f"| {g['snippets']} | {g['offered_query_rps']:.0f} | {g['offered_write_rps']:.0f} | "
+                         f"{g['writes_per_s']:.0f} | {g['write_errors']} | "
+                         f"{g['query_idle_p50_ms']:.2f} / {g['query_idle_p99_ms']:.2f} | "
+                         f"{g['query_ingest_p50_ms']:.2f} / {g['query_ingest_p99_ms']:.2f} | {ratio} | "
+                         f"{g['write_p99_ms']:.2f} |")
+        lines += ["", "Write latency counts from each write's scheduled send time (over the search window); "
+                  "writes/s done: writes answered 200 during the search window.", ""]
     return "\n".join(lines)
 
 
@@ -526,21 +725,67 @@ def _cpu(r: RunResult, served: Served | None, cpu0: float | None) -> None:
     r.rps_per_server_core = r.requests / r.server_cpu_s if r.server_cpu_s > 0 else None
 
 
+def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payloads: list[bytes], label: str,
+                 runs: list[RunResult]) -> dict[str, Any]:
+    """The open-loop searches idle, then while the ingest worker writes; both runs go to ``runs``;
+    the comparison."""
+    results = []
+    for state in ("idle", "under ingest"):
+        load = None
+        if state == "under ingest":
+            load = IngestLoad(url, a.index_name, a.ingest_docs, a.ingest_clients, a.ingest_rate, a.api_key)
+        try:
+            if load is not None:
+                load.wait_writing()
+                time.sleep(a.ingest_settle)  # steady state: the indexer process is up
+            cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
+            t0 = time.monotonic()
+            r = run(open_loop(url, payloads, a.rate, a.duration, a.warmup, f"open, {label}, {state}"))
+            t1 = time.monotonic()
+            writes = load.stop((t0 + a.warmup, t1)) if load is not None else {}
+        finally:
+            if load is not None:
+                load.kill()
+        _cpu(r, served, cpu0)
+        runs.append(r)
+        print(json.dumps(asdict(r)), file=sys.stderr)
+        results.append(r)
+    idle, busy = results
+    return {
+        "snippets": label, "offered_query_rps": a.rate, **writes,
+        "query_idle_p50_ms": idle.p50_ms, "query_idle_p99_ms": idle.p99_ms, "query_idle_errors": idle.errors,
+        "query_ingest_p50_ms": busy.p50_ms, "query_ingest_p99_ms": busy.p99_ms, "query_ingest_errors": busy.errors,
+        "p99_ratio": busy.p99_ms / idle.p99_ms if idle.p99_ms > 0 else None,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--ingest-worker"]:
+        return ingest_worker(args[1:])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--url", help="a running server (else --index-path or --scifact starts one)")
+    ap.add_argument("--url", help="a running server (else --index-path or --scifact starts one); the "
+                    "'ingest' phase WRITES documents into its index --index-name (ids ingest-*)")
     ap.add_argument("--index-path", type=Path, help="index to serve (and to query in process for 'overhead')")
     ap.add_argument("--scifact", action="store_true", help="SciFact from ../shared/data (index built on first use)")
     ap.add_argument("--queries", type=Path, help="one query a line, or BEIR queries.jsonl[.gz]")
     ap.add_argument("--index-name", default="bench")
     ap.add_argument("--workers", type=int, default=1, help="heron serve --workers, when this script starts it")
-    ap.add_argument("--phase", action="append", choices=["overhead", "closed", "open"])
+    ap.add_argument("--phase", action="append", choices=["overhead", "closed", "open", "ingest"],
+                    help="repeatable; default: overhead, closed, open (ingest writes to the index: ask for it)")
     ap.add_argument("--snippets", choices=["on", "off", "both"], default="both")
     ap.add_argument("--tool", choices=["python", "wrk"], default="python")
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--rate", type=float, default=500.0, help="open-loop offered rate (requests/s)")
+    ap.add_argument("--ingest-rate", type=float, default=500.0, help="ingest phase: offered writes/s")
+    ap.add_argument("--ingest-clients", type=int, default=8, help="ingest phase: writer connections (threads)")
+    ap.add_argument("--ingest-docs", type=Path, default=SCIFACT / "corpus.jsonl.gz",
+                    help="ingest phase: documents to write, BEIR corpus.jsonl[.gz] ({_id, title, text} a line)")
+    ap.add_argument("--ingest-settle", type=float, default=1.0,
+                    help="ingest phase: seconds of writing before the searches start (the first write "
+                         "starts the server's indexer process)")
     ap.add_argument("--max-results", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3, help="overhead phase: passes over the queries")
     ap.add_argument("--server-env", action="append", default=[], metavar="HERON_X=V",
@@ -558,13 +803,28 @@ def main(argv: list[str] | None = None) -> int:
     if queries_file is None:
         ap.error("give --queries (or --scifact)")
     queries = load_queries(queries_file)
+    if "ingest" in phases and not a.ingest_docs.exists():
+        ap.error(f"the ingest phase needs documents to write: {a.ingest_docs} is missing (--ingest-docs)")
     served = None
+    copy_dir: Path | None = None
     url = a.url
     if url is None:
         if index is None:
             ap.error("give --url, --index-path or --scifact")
         extra = dict(kv.split("=", 1) for kv in a.server_env)
-        served = start_server(index, a.workers, a.index_name, extra)
+        serve_path = index
+        if "ingest" in phases:
+            # the ingest phase writes into the served index: serve a throwaway copy (next to the
+            # original: the same file system, so the same fsync cost), deleted at the end
+            copy_dir = Path(tempfile.mkdtemp(prefix=".loadtest-ingest-", dir=index.parent))
+            serve_path = copy_dir / index.name
+            shutil.copytree(index, serve_path)
+        try:
+            served = start_server(serve_path, a.workers, a.index_name, extra)
+        except BaseException:
+            if copy_dir is not None:
+                shutil.rmtree(copy_dir, ignore_errors=True)
+            raise
         url = served.url
     u = urlsplit(url)
     host = u.netloc
@@ -576,6 +836,7 @@ def main(argv: list[str] | None = None) -> int:
 
     overhead: list[dict[str, Any]] = []
     runs: list[RunResult] = []
+    ingest: list[dict[str, Any]] = []
     try:
         for snippets in modes:
             bs = bodies(snippets)
@@ -613,9 +874,17 @@ def main(argv: list[str] | None = None) -> int:
                 _cpu(r, served, cpu0)
                 runs.append(r)
                 print(json.dumps(asdict(r)), file=sys.stderr)
+        # last, as it adds documents to the served index (a second snippets mode sees the first's)
+        for snippets in modes if "ingest" in phases else []:
+            payloads = [request_bytes(host, "/search", b, a.api_key) for b in bodies(snippets)]
+            label = "snippets on" if snippets else "snippets off"
+            ingest.append(ingest_phase(a, url, served, payloads, label, runs))
+            print(json.dumps(ingest[-1]), file=sys.stderr)
     finally:
         if served is not None:
             stop_server(served)
+        if copy_dir is not None:
+            shutil.rmtree(copy_dir, ignore_errors=True)
     meta = {
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "url": url,
@@ -626,13 +895,13 @@ def main(argv: list[str] | None = None) -> int:
         "note": "Client and server share this machine (the load generator takes CPU from the server); "
                 "other work running at the same time lowers the figures.",
     }
-    md = markdown(meta, overhead, runs)
+    md = markdown(meta, overhead, runs, ingest)
     print(md)
     if a.out:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.with_suffix(".md").write_text(md)
         a.out.with_suffix(".json").write_text(json.dumps(
-            {"meta": meta, "overhead": overhead, "runs": [asdict(r) for r in runs]}, indent=2))
+            {"meta": meta, "overhead": overhead, "runs": [asdict(r) for r in runs], "ingest": ingest}, indent=2))
     return 0
 
 

@@ -81,3 +81,36 @@ def test_wrk_closed_loop(loadtest: ModuleType, live: LiveServer) -> None:
     require_tool("wrk")
     r = loadtest.wrk_closed(live.url + "/search", [{"query": "heron", "index": "bench"}], 2, 1, "/search", "wrk")
     assert r.requests > 0 and r.errors == 0 and r.tool == "wrk" and r.p50_ms > 0
+
+
+def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
+    """Searches idle, then under a concurrent writer process, on a throwaway copy of the index
+    that the script serves and deletes: the original is not written to."""
+    import heron
+
+    index = tmp_path / "idx"
+    with heron.Index.create(index, SETTINGS) as idx, idx.writer() as w:
+        for d in DOCS:
+            w.add(d)
+    queries = tmp_path / "q.txt"
+    queries.write_text("grey heron\nbird migration\ncat\n")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": d["id"], "title": d["title"], "text": d["text"]}) + "\n"
+                              for d in DOCS))
+    out = tmp_path / "report"
+    rc = loadtest.main(["--index-path", str(index), "--queries", str(queries), "--phase", "ingest",
+                        "--snippets", "off", "--duration", "1", "--warmup", "0.2", "--rate", "50",
+                        "--ingest-rate", "50", "--ingest-settle", "0.3", "--ingest-docs", str(corpus),
+                        "--server-env", "HERON_WARMUP=false", "--out", str(out)])
+    assert rc == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["open, snippets off, idle", "open, snippets off, under ingest"]
+    assert all(r["errors"] == 0 and r["requests"] > 0 for r in report["runs"])
+    [g] = report["ingest"]
+    assert g["writes_acked"] > 0 and g["writes_in_window"] > 0 and g["write_errors"] == 0
+    assert set(g["write_status_counts"]) == {"200"} and g["write_p99_ms"] > 0 and g["p99_ratio"] is not None
+    assert "Query latency under concurrent ingest" in out.with_suffix(".md").read_text()
+    # the served copy is gone and the original index was not written to
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "idx", "q.txt", "report.json", "report.md"]
+    with heron.Index.open(index) as idx:
+        assert idx.stats().doc_count == len(DOCS)
