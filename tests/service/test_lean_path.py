@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -146,6 +147,102 @@ def test_lean_path_logs_and_counts_like_other_routes(make_client: Callable[..., 
     assert 'heron_http_requests_total{method="POST",route="/search",status="403"} 1.0' in metrics
     assert 'heron_search_stage_seconds_count{stage="snippets"} 1.0' in metrics  # one request
     assert 'heron_search_queries_total 2.0' in metrics
+
+
+def _put_route_and_lean(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                        config: ServiceConfig, send: Callable[[TestClient], Any]) -> tuple[Any, Any]:
+    """``send`` with document PUTs on the lean path, then on the FastAPI route (lean PUT off)."""
+    lean = send(make_client(config))
+    monkeypatch.setattr(middleware_module, "DOCUMENT_PATH", re.compile(r"(?!)"))
+    routed = send(make_client(config))
+    monkeypatch.undo()
+    return lean, routed
+
+
+def _put_and_read(c: TestClient, path: str, **kw: Any) -> tuple[tuple[int, Any, dict[str, str]], Any]:
+    """The PUT's answer, then what the index holds for the path's id after a refresh."""
+    answer = _answer(c.put(path, **kw))
+    doc_id = path.rsplit("/documents/", 1)[-1]
+    c.post("/v1/indexes/t/refresh")
+    got = c.get(f"/v1/indexes/t/documents/{doc_id}")
+    return answer, (got.status_code, got.json())
+
+
+@pytest.mark.parametrize("case", [
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n1", json={"title": "New", "text": "a new heron"}),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/a/b c", json={"id": "a/b c", "text": "slashes and a space"}),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/a", json={"text": "replaced", "date": "2024-02-03"}),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n2", json={"id": "other", "text": "x"}),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n3", content=b"{not json"),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n4", json=["not", "an", "object"]),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n5", json={"text": "x", "date": "not a date"}),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n6", content=b"x" * 5000),
+    lambda c: _put_and_read(c, "/v1/indexes/t/documents/n7", content=iter([b'{"text": "', b"x" * 5000, b'"}'])),
+    lambda c: _answer(c.put("/v1/indexes/nope/documents/n8", json={"text": "x"})),
+], ids=["new", "slashes", "replace", "id-mismatch", "bad-json", "not-object", "bad-date", "too-large",
+        "too-large-chunked", "unknown-index"])
+def test_lean_put_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                                    case: Callable[[TestClient], Any]) -> None:
+    lean, routed = _put_route_and_lean(make_client, monkeypatch, ServiceConfig(warmup=False, max_body_bytes=1000),
+                                       case)
+    assert lean == routed
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, auth("search"), auth("write")],
+                         ids=["no-key", "bad-key", "wrong-scope", "ok"])
+def test_lean_put_auth_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
+                                         headers: dict[str, str]) -> None:
+    lean, routed = _put_route_and_lean(
+        make_client, monkeypatch, keyed_config(),
+        lambda c: _answer(c.put("/v1/indexes/t/documents/k1", json={"text": "keyed"}, headers=headers)))
+    assert lean == routed
+
+
+def test_lean_put_goes_to_the_indexer_process_from_the_event_loop(tmp_path: Any, caplog: pytest.LogCaptureFixture,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """On an on-disk index the first PUT opens the indexer process (in a worker thread); later ones
+    are sent to it from the event loop (``ProcessWriter.add_async``): acknowledged once logged,
+    searchable after a refresh, counted and logged under the route's template."""
+    import heron
+    from heron.index.process_writer import ProcessWriter
+    from heron.service import create_app, fastpath
+    from heron.service.fastpath import DOCUMENT_ROUTE
+
+    path = tmp_path / "idx"
+    heron.Index.create(path)
+    calls: list[str] = []
+    real = ProcessWriter.add_async
+
+    async def counted(self: ProcessWriter, doc: Any, source: str | None = None) -> None:
+        calls.append(doc.id)
+        await real(self, doc, source)
+
+    monkeypatch.setattr(ProcessWriter, "add_async", counted)
+    lean_puts: list[str] = []
+    real_put = fastpath.LeanPut._put
+
+    async def lean_put(self: Any, scope: Any, receive: Any) -> bytes:
+        lean_puts.append(scope["path"])
+        return await real_put(self, scope, receive)
+
+    monkeypatch.setattr(fastpath.LeanPut, "_put", lean_put)
+    app = create_app(ServiceConfig(warmup=False, refresh_interval_s=3600, indexes={"disk": str(path)}))
+    with TestClient(app) as c, caplog.at_level(logging.INFO, logger="heron.access"):
+        for i in range(6):
+            r = c.put(f"/v1/indexes/disk/documents/d{i}", json={"text": f"lean write number{i}"})
+            assert r.json() == {"index": "disk", "id": f"d{i}", "result": "upserted", "refreshed": False}
+        handle = app.state.heron.registry.get("disk")
+        assert isinstance(handle._writer, ProcessWriter) and handle._inflight == 0
+        assert calls == [f"d{i}" for i in range(1, 6)]  # d0 opened the writer in a thread
+        assert lean_puts == [f"/v1/indexes/disk/documents/d{i}" for i in range(6)]
+        assert c.post("/v1/indexes/disk/refresh").status_code == 200
+        hits = c.post("/search", json={"query": "number3", "index": "disk"}).json()["results"]
+        assert [h["doc_id"] for h in hits] == ["d3"]
+        metrics = c.get("/metrics").text
+    routes = {json.loads(m)["route"] for m in caplog.messages if '"PUT"' in m}
+    assert routes == {DOCUMENT_ROUTE}
+    assert f'heron_http_requests_total{{method="PUT",route="{DOCUMENT_ROUTE}",status="200"}} 6.0' in metrics
+    assert heron.Index.open(path).get("d5") is not None  # in the log, committed at shutdown
 
 
 def test_short_searches_run_inline_long_ones_in_a_thread(make_client: Callable[..., TestClient]) -> None:

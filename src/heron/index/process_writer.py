@@ -27,6 +27,7 @@ child exits when the parent does. Only on-disk indexes can be written this way.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import importlib
@@ -137,6 +138,28 @@ class _Reply:
         return self._value
 
 
+class _AsyncReply:
+    """One call's answer for a caller on an asyncio event loop: the reply thread hands the
+    result to the loop (``call_soon_threadsafe``), so no thread waits for it."""
+
+    __slots__ = ("_fut", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._fut: asyncio.Future[Any] = loop.create_future()
+
+    def give(self, value: Any, ok: bool) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            self._loop.call_soon_threadsafe(self._settle, value, ok)
+
+    def _settle(self, value: Any, ok: bool) -> None:
+        if not self._fut.done():
+            if ok:
+                self._fut.set_result(value)
+            else:
+                self._fut.set_exception(value)
+
+
 class ProcessWriter:
     """A live writer of the on-disk index at ``path``, running in a child process.
 
@@ -155,7 +178,7 @@ class ProcessWriter:
         self._path = Path(path)
         self._on_state = on_state
         self._ids = itertools.count(1)
-        self._pending: dict[int, _Reply] = {}
+        self._pending: dict[int, _Reply | _AsyncReply] = {}
         self._send_lock = threading.Lock()
         self._closed = False
         self._closing = False
@@ -242,12 +265,16 @@ class ProcessWriter:
                 reply.give(self._dead, False)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        reply = _Reply()
+        self._submit(reply, method, args, kwargs)
+        return reply.wait()
+
+    def _submit(self, reply: _Reply | _AsyncReply, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if self._dead is not None:
             raise self._dead
         if self._closed and method != "close":
             raise HeronError("this writer is closed; open a new one with index.writer()")
         rid = next(self._ids)
-        reply = _Reply()
         self._pending[rid] = reply
         try:
             with self._send_lock:
@@ -257,7 +284,14 @@ class ProcessWriter:
             self._fail(e)
             assert self._dead is not None
             raise self._dead from e
-        return reply.wait()
+
+    async def add_async(self, doc: Document | Mapping[str, Any], source: str | None = None) -> None:
+        """:meth:`add` for a caller on an asyncio event loop: the operation is sent from the loop's
+        thread and the answer comes back to the loop, without a worker thread waiting for it
+        (what the service's single-document writes use)."""
+        reply = _AsyncReply(asyncio.get_running_loop())
+        self._submit(reply, "add", (doc, source), {})
+        await reply._fut
 
     # -- the writer's operations ------------------------------------------------------------------
     @property

@@ -19,7 +19,7 @@ from heron import __version__
 from heron.api import Index
 from heron.service.config import ServiceConfig
 from heron.service.errors import install_error_handlers
-from heron.service.fastpath import LeanSearch
+from heron.service.fastpath import LeanPut, LeanSearch
 from heron.service.middleware import BodyLimitMiddleware, RequestMiddleware
 from heron.service.routes import admin, documents, health, indexes, search, ui
 from heron.service.state import ServiceState
@@ -61,7 +61,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=config.max_body_bytes, max_bulk_bytes=config.max_bulk_bytes)
     request_options: dict[str, Any] = {"metrics": state.metrics, "log_requests": config.access_log,
                                        "log_queries": config.log_queries, "tracing": tracing,
-                                       "search": LeanSearch(state)}
+                                       "search": LeanSearch(state), "put": LeanPut(state)}
     app.add_middleware(RequestMiddleware, **request_options)
     if provider is not None:
         otel_middleware, otel_options = asgi_middleware(provider)
@@ -73,8 +73,9 @@ def create_app(
 
 
 class HeronApp(FastAPI):
-    """The FastAPI app, with ``POST /search`` and ``/v1/search`` handed straight to the request
-    middleware (request id, metrics, access log) and the lean search path.
+    """The FastAPI app, with ``POST /search`` and ``/v1/search`` (and single-document ``PUT``s)
+    handed straight to the request middleware (request id, metrics, access log) and the lean
+    paths of :mod:`heron.service.fastpath`.
 
     The search request is the one a server answers thousands of times a second; the layers it
     skips (FastAPI's telemetry and body-limit wrappers, Starlette's error middleware, the body

@@ -1,4 +1,5 @@
-"""The lean request path of ``POST /search`` and ``POST /v1/search``.
+"""The lean request paths: ``POST /search`` / ``POST /v1/search``, and the single-document
+write ``PUT /v1/indexes/{name}/documents/{id}`` (without query parameters).
 
 A search request is the one request a server answers thousands of times a second, so it does
 not go through Starlette's routing, FastAPI's dependency solver and ``Request`` objects, or a
@@ -10,12 +11,21 @@ limit (:func:`~heron.service.deps.check_access`), reading the body, :func:`execu
 the same mapping as everywhere else (:mod:`heron.service.errors`), so the wire behaviour is
 the route's; the FastAPI route stays declared for the OpenAPI document (and answers the same
 way if it is ever reached).
+
+A document ``PUT`` is the request an ingesting client sends hundreds of times a second beside
+the searches; :class:`LeanPut` does what ``routes.documents.put_document`` does (same checks in
+the same order, same answers) and hands the document to the index's indexer process straight
+from the event loop (:meth:`~heron.service.registry.IndexHandle.add_async`), instead of through
+a worker thread that waits for the answer. A ``PUT`` with a query string (``?refresh=true``)
+takes the route.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -38,6 +48,9 @@ from heron.service.state import ServiceState
 
 #: the paths answered by the lean path (exactly; ``/search/`` goes through the router)
 SEARCH_PATHS = frozenset({"/search", "/v1/search"})
+#: ``PUT`` of one document (what ``routes.documents.put_document`` matches) and its route label
+DOCUMENT_PATH = re.compile(r"^/v1/indexes/([^/]+)/documents/(.+)$")
+DOCUMENT_ROUTE = "/v1/indexes/{name}/documents/{doc_id:path}"
 _JSON = (b"content-type", b"application/json")
 
 
@@ -74,6 +87,39 @@ async def execute_search(state: ServiceState, body: bytes, log: dict[str, Any]) 
     return payload
 
 
+def _check_request(state: ServiceState, scope: Scope, access: str, log: dict[str, Any]) -> None:
+    """What the stack checks before a route reads the body: a declared ``Content-Length`` over
+    ``max_body_bytes`` (413), then readiness, API key, ``access`` scope and rate limit."""
+    limit = state.config.max_body_bytes
+    authorization: str | None = None
+    found_auth = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if declared_length(value) > limit:
+                raise ApiError(413, body_too_large_message(limit))
+        elif name == b"authorization" and not found_auth:
+            authorization = value.decode("latin-1")
+            found_auth = True
+    client = scope.get("client")
+    check_access(state, authorization, client[0] if client else None, access, log)
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send, work: Awaitable[bytes]) -> None:
+    """Send ``work``'s JSON payload with 200, or its error the way the stack maps errors."""
+    try:
+        payload = await work
+    except ApiError as e:
+        await api_error_response(e)(scope, receive, send)
+    except HeronError as e:
+        await heron_error_response(e)(scope, receive, send)
+    except ClientDisconnect:
+        await error_response(400, "client disconnected")(scope, receive, send)
+    else:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-length", str(len(payload)).encode()), _JSON]})
+        await send({"type": "http.response.body", "body": payload})
+
+
 class LeanSearch:
     """An ASGI callable answering a search request end to end (see the module docstring)."""
 
@@ -81,33 +127,36 @@ class LeanSearch:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _answer(scope, receive, send, self._search(scope, receive))
+
+    async def _search(self, scope: Scope, receive: Receive) -> bytes:
+        log: dict[str, Any] = scope.setdefault("state", {})
+        _check_request(self.state, scope, "search", log)
+        body = await _read_body(receive, self.state.config.max_body_bytes)
+        return await execute_search(self.state, body, log)
+
+
+class LeanPut:
+    """An ASGI callable answering ``PUT /v1/indexes/{name}/documents/{id}`` (see the module
+    docstring)."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _answer(scope, receive, send, self._put(scope, receive))
+
+    async def _put(self, scope: Scope, receive: Receive) -> bytes:
         log: dict[str, Any] = scope.setdefault("state", {})
         state = self.state
-        limit = state.config.max_body_bytes
-        try:
-            authorization: str | None = None
-            found_auth = False
-            for name, value in scope["headers"]:
-                if name == b"content-length":
-                    if declared_length(value) > limit:
-                        raise ApiError(413, body_too_large_message(limit))
-                elif name == b"authorization" and not found_auth:
-                    authorization = value.decode("latin-1")
-                    found_auth = True
-            client = scope.get("client")
-            check_access(state, authorization, client[0] if client else None, "search", log)
-            body = await _read_body(receive, limit)
-            payload = await execute_search(state, body, log)
-        except ApiError as e:
-            await api_error_response(e)(scope, receive, send)
-        except HeronError as e:
-            await heron_error_response(e)(scope, receive, send)
-        except ClientDisconnect:
-            await error_response(400, "client disconnected")(scope, receive, send)
-        else:
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", str(len(payload)).encode()), _JSON]})
-            await send({"type": "http.response.body", "body": payload})
+        _check_request(state, scope, "write", log)
+        m = DOCUMENT_PATH.match(scope["path"])
+        assert m is not None  # the request middleware sends only matching paths here
+        name, doc_id = m.group(1), m.group(2)
+        handle = state.registry.get(name)
+        body = await _read_body(receive, state.config.max_body_bytes)
+        await handle.add_async(schemas.put_document_body(body, doc_id, handle.index.settings))
+        return orjson.dumps({"index": name, "id": doc_id, "result": "upserted", "refreshed": False})
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

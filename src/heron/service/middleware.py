@@ -21,7 +21,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from heron.service.errors import ApiError, body_too_large_message, declared_length, error_response
-from heron.service.fastpath import SEARCH_PATHS
+from heron.service.fastpath import DOCUMENT_PATH, DOCUMENT_ROUTE, SEARCH_PATHS
 from heron.service.metrics import ServiceMetrics
 from heron.service.tracing import Tracing
 
@@ -63,7 +63,9 @@ class RequestMiddleware:
 
     ``POST /search`` and ``POST /v1/search`` go from here straight to ``search`` (the lean path,
     :class:`heron.service.fastpath.LeanSearch`), skipping routing and the body-limit middleware,
-    whose work the lean path does itself; their route label is the path.
+    whose work the lean path does itself; their route label is the path. A document ``PUT``
+    without query parameters goes to ``put`` (:class:`heron.service.fastpath.LeanPut`), labelled
+    with its route's template.
 
     Routes add fields to the log line through ``request.state``: ``principal`` (the API key's
     configured *name*, never the key), ``index``, ``query`` (logged as ``query_hash`` unless
@@ -72,14 +74,15 @@ class RequestMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics, log_requests: bool = True,
                  log_queries: bool = False, tracing: Tracing | None = None,
-                 search: ASGIApp | None = None) -> None:
+                 search: ASGIApp | None = None, put: ASGIApp | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
         self.log_queries = log_queries
         self.tracing = tracing if tracing is not None and tracing.enabled else None
-        #: the lean path for ``POST /search`` and ``/v1/search`` (``heron.service.fastpath``)
+        #: the lean paths for ``POST /search`` / ``/v1/search`` and document ``PUT``s (``heron.service.fastpath``)
         self.search = search
+        self.put = put
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,11 +107,12 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        lean = self.is_lean(scope)
+        lean = self.lean_route(scope)
         try:
-            if lean:
-                assert self.search is not None
-                await self.search(scope, receive, send_with_id)
+            if lean is not None:
+                handler = self.put if lean == DOCUMENT_ROUTE else self.search
+                assert handler is not None
+                await handler(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
         except Exception as exc:
@@ -120,8 +124,8 @@ class RequestMiddleware:
             await error_response(500, "internal server error (logged on the server)")(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - t0
-            if lean:
-                path = scope["path"]
+            if lean is not None:
+                path = lean
             else:
                 route: Any = scope.get("route")
                 path = getattr(route, "path", None) or "unmatched"
@@ -133,9 +137,20 @@ class RequestMiddleware:
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 access_log.info(self._line(scope, state, rid, path, status, seconds))
 
+    def lean_route(self, scope: Scope) -> str | None:
+        """The route label of an HTTP request that a lean path answers, else ``None``."""
+        method = scope["method"]
+        if method == "POST":
+            path = scope["path"]
+            return path if self.search is not None and path in SEARCH_PATHS else None
+        if (method == "PUT" and self.put is not None and not scope.get("query_string")
+                and DOCUMENT_PATH.match(scope["path"])):
+            return DOCUMENT_ROUTE
+        return None
+
     def is_lean(self, scope: Scope) -> bool:
-        """Whether this HTTP request is a search answered by the lean path."""
-        return self.search is not None and scope["method"] == "POST" and scope["path"] in SEARCH_PATHS
+        """Whether a lean path answers this HTTP request."""
+        return self.lean_route(scope) is not None
 
     def _line(self, scope: Scope, state: dict[str, Any], rid: str, route: str, status: int,
               seconds: float) -> str:

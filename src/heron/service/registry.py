@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio.to_thread
+
 from heron.api import Index
 from heron.config import IndexSettings
+from heron.document import Document
 from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError
 from heron.index.process_writer import ProcessWriter
 from heron.index.writer import IndexWriter
@@ -70,6 +73,25 @@ class IndexHandle:
             self._inflight += 1
         try:
             return fn(w)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    async def add_async(self, doc: Document) -> None:
+        """``write(lambda w: w.add(doc))`` for the event loop: with an open indexer process the
+        document goes to it from the loop's thread and the answer comes back to the loop (no
+        worker thread per write); otherwise, or to open the writer first, in a worker thread."""
+        with self._lock:
+            w = self._writer
+            if isinstance(w, ProcessWriter) and not w.closed:
+                self._inflight += 1
+            else:
+                w = None
+        if w is None:
+            await anyio.to_thread.run_sync(lambda: self.write(lambda lw: lw.add(doc)))
+            return
+        try:
+            await w.add_async(doc)
         finally:
             with self._lock:
                 self._inflight -= 1

@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from heron.config import IndexSettings
+from heron.document import Document, make_document
 from heron.search.domains import parse_domain_filter
 from heron.search.filters import Range, SearchFilters
 from heron.search.hybrid import HybridParams
@@ -410,6 +412,16 @@ def parse_model(model: type[BaseModel], body: bytes, hint: str = "send a JSON ob
     except ValidationError as e:
         msg, param = validation_message(e)
         raise ApiError(400, msg, param=param) from None
+
+
+def put_document_body(body: bytes, doc_id: str, settings: IndexSettings) -> Document:
+    """The document of ``PUT .../documents/{doc_id}``: a JSON object whose ``id`` (or ``_id``),
+    when given, must be ``doc_id``; 400 otherwise, ``DocumentError`` for invalid fields."""
+    obj = document_body(body)
+    body_id = obj.get("id", obj.get("_id"))
+    if body_id is not None and str(body_id) != doc_id:
+        raise ApiError(400, f"the body's id {body_id!r} differs from the id in the path {doc_id!r}", param="id")
+    return make_document({**obj, "id": doc_id}, settings)
 
 
 def document_body(body: bytes) -> Mapping[str, Any]:

@@ -10,7 +10,6 @@ budget a write gets 429 (buffer full) or 503 (merge backlog) with ``retry-after`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -140,12 +139,7 @@ async def put_document(
     name: str, doc_id: str, request: Request, _: WriteScope, state: State, refresh: bool = False
 ) -> Response:
     handle = state.registry.get(name)
-    obj: Mapping[str, Any] = schemas.document_body(await request.body())
-    body_id = obj.get("id", obj.get("_id"))
-    if body_id is not None and str(body_id) != doc_id:
-        raise ApiError(400, f"the body's id {body_id!r} differs from the id in the path {doc_id!r}", param="id")
-    doc = make_document({**obj, "id": doc_id}, handle.index.settings)
-    await run_blocking(lambda: handle.write(lambda w: w.add(doc)))
+    await handle.add_async(schemas.put_document_body(await request.body(), doc_id, handle.index.settings))
     if refresh:
         await run_blocking(lambda: handle.refresh(commit=True))
     return JsonResponse({"index": name, "id": doc_id, "result": "upserted", "refreshed": refresh})
