@@ -384,3 +384,41 @@ def test_warm_start_freezes_the_start_up_heap() -> None:
             assert c.post("/search", json={"query": "heron"}).status_code == 200
     finally:
         gc.unfreeze()
+
+
+def test_lean_put_when_the_indexer_process_dies(tmp_path: Any) -> None:
+    """A PUT sent from the event loop to an indexer process that is killed gets an error answer
+    (no hang); the next PUT opens a new indexer, which replays the log: nothing acknowledged is
+    lost."""
+    import os
+    import signal
+    import time
+
+    import heron
+    from heron.index.process_writer import ProcessWriter
+    from heron.service import create_app
+
+    path = tmp_path / "idx"
+    heron.Index.create(path)
+    app = create_app(ServiceConfig(warmup=False, refresh_interval_s=3600, indexes={"disk": str(path)}))
+    with TestClient(app) as c:
+        for i in range(3):
+            assert c.put(f"/v1/indexes/disk/documents/a{i}", json={"text": "before the kill"}).status_code == 200
+        handle = app.state.heron.registry.get("disk")
+        w = handle._writer
+        assert isinstance(w, ProcessWriter)
+        os.kill(w._proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        statuses = []
+        while time.monotonic() < deadline:  # until the death is noticed, writes fail with an answer
+            r = c.put("/v1/indexes/disk/documents/b", json={"text": "after the kill"})
+            statuses.append(r.status_code)
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and r.headers["retry-after"] == "1", r.text
+            assert "indexer process" in r.json()["error"]["message"]
+        assert statuses[-1] == 200 and handle._writer is not w  # a new indexer process took over
+        assert c.post("/v1/indexes/disk/refresh").status_code == 200
+        hits = {h["doc_id"] for h in c.post("/search", json={"query": "kill", "index": "disk",
+                                                             "max_results": 10}).json()["results"]}
+        assert hits == {"a0", "a1", "a2", "b"}

@@ -52,6 +52,7 @@ from heron.errors import (
     QueryError,
     QueryParseError,
     SchemaError,
+    StorageError,
     WriteRejectedError,
 )
 from heron.service.responses import JsonResponse
@@ -84,6 +85,7 @@ HERON_STATUS: tuple[tuple[type[HeronError], int], ...] = (
     (ConfigError, 400),
     (CorruptIndexError, 500),
     (IncompatibleFormatError, 500),
+    (StorageError, 503),  # the index cannot be written now (disk, permissions, indexer gone): retry
     (HeronError, 400),
 )
 
@@ -151,6 +153,8 @@ def heron_error_response(exc: HeronError) -> Response:
         wait = exc.retry_after_s
         return error_response(503 if exc.overloaded else 429, str(exc), headers={
             "retry-after": str(max(1, math.ceil(wait))), "retry-after-ms": str(math.ceil(wait * 1000))})
+    if isinstance(exc, StorageError):  # nothing was acknowledged: the client may retry
+        return error_response(status, str(exc), headers={"retry-after": "1"})
     return error_response(status, str(exc))
 
 
