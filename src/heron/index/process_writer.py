@@ -251,10 +251,13 @@ class ProcessWriter:
             self._kill()
 
     def _fail(self, cause: BaseException) -> None:
+        if self._dead is None and self._proc.exitcode is None:
+            self._proc.join(0.5)  # its pipe closed: it is exiting; wait briefly to tell how it ended
         code = self._proc.exitcode
         if self._dead is None:
+            how = "still running" if code is None else (f"killed by signal {-code}" if code < 0 else f"exit code {code}")
             self._dead = StorageError(
-                f"the indexer process of {str(self._path)!r} is gone (exit code {code}); acknowledged writes "
+                f"the indexer process of {str(self._path)!r} is gone ({how}); acknowledged writes "
                 "are in the write-ahead log and the next writer replays them — retry the write")
             if not (self._closed or self._closing):
                 log.error("%s (%s)", self._dead, cause)
