@@ -46,8 +46,10 @@ def live() -> Iterator[LiveServer]:
 def test_searches_during_bulk_rewrites_see_consistent_snapshots(live: LiveServer) -> None:
     done = threading.Event()
     generations_seen: set[int] = set()
+    searching = threading.Barrier(SEARCHERS + 1)  # writes start once every searcher has answered once
 
     def write() -> int:
+        searching.wait(timeout=60)
         with httpx.Client(base_url=live.url, timeout=30) as c:
             for gen in range(1, GENERATIONS + 1):
                 r = c.post("/v1/indexes/t/documents", params={"refresh": gen % 2 == 0}, content=batch(gen),
@@ -76,6 +78,8 @@ def test_searches_during_bulk_rewrites_see_consistent_snapshots(live: LiveServer
                 stats = c.get("/v1/indexes/t")
                 assert stats.status_code == 200 and stats.json()["doc_count"] == N_DOCS
                 seen += 1
+                if seen == 1:
+                    searching.wait(timeout=60)
         return seen
 
     with ThreadPoolExecutor(SEARCHERS + 1) as pool:
