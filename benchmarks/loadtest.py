@@ -183,9 +183,11 @@ def tree_cpu_seconds(root: int) -> float:
 # -- a minimal keep-alive HTTP/1.1 client ---------------------------------------------------------
 
 
-def request_bytes(host: str, path: str, body: dict[str, Any], api_key: str | None) -> bytes:
-    data = json.dumps(body).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+def request_bytes(host: str, path: str, body: dict[str, Any] | bytes, api_key: str | None,
+                  method: str = "POST") -> bytes:
+    """One HTTP/1.1 request with a JSON body (a dict, or its encoded bytes)."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    head = (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(data)}\r\n")
     if api_key:
         head += f"Authorization: Bearer {api_key}\r\n"
@@ -522,14 +524,6 @@ def load_ingest_docs(path: Path) -> list[bytes]:
     return out
 
 
-def put_bytes(host: str, path: str, data: bytes, api_key: str | None) -> bytes:
-    head = (f"PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n")
-    if api_key:
-        head += f"Authorization: Bearer {api_key}\r\n"
-    return head.encode() + b"\r\n" + data
-
-
 @dataclass
 class _Write:
     intended: float  # scheduled send time (time.monotonic: one clock for every process on Linux)
@@ -580,7 +574,7 @@ def ingest_worker(argv: list[str]) -> int:
                     t = now - 1.0  # a stall is made up for at most 1 s
                 sent = time.monotonic()
                 doc = bodies[(k * 7919 + i) % len(bodies)]
-                payload = put_bytes(u.netloc, f"{prefix}-{k}-{i}", doc, a.api_key)
+                payload = request_bytes(u.netloc, f"{prefix}-{k}-{i}", doc, a.api_key, "PUT")
                 status: int | str
                 try:
                     if conn is None:

@@ -66,11 +66,18 @@ def test_lean_path_answers_like_the_library(make_client: Callable[..., TestClien
         assert _without_id(got) == _without_id(_library_json(body, idx.searcher())), body
 
 
+#: how to switch a lean path off (a middleware-module attribute and the value that matches nothing)
+_SEARCH_OFF = ("SEARCH_PATHS", frozenset())
+_PUT_OFF = ("DOCUMENT_PATH", re.compile(r"(?!)"))
+
+
 def _route_and_lean(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
-                    config: ServiceConfig, send: Callable[[TestClient], Any]) -> tuple[Any, Any]:
-    """``send`` through the lean path, then through the FastAPI route (lean path switched off)."""
+                    config: ServiceConfig, send: Callable[[TestClient], Any],
+                    off: tuple[str, Any] = _SEARCH_OFF) -> tuple[Any, Any]:
+    """``send`` through the lean path, then through the FastAPI route (the lean path ``off``
+    names switched off)."""
     lean = send(make_client(config))
-    monkeypatch.setattr(middleware_module, "SEARCH_PATHS", frozenset())
+    monkeypatch.setattr(middleware_module, *off)
     routed = send(make_client(config))
     monkeypatch.undo()
     return lean, routed
@@ -149,16 +156,6 @@ def test_lean_path_logs_and_counts_like_other_routes(make_client: Callable[..., 
     assert 'heron_search_queries_total 2.0' in metrics
 
 
-def _put_route_and_lean(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
-                        config: ServiceConfig, send: Callable[[TestClient], Any]) -> tuple[Any, Any]:
-    """``send`` with document PUTs on the lean path, then on the FastAPI route (lean PUT off)."""
-    lean = send(make_client(config))
-    monkeypatch.setattr(middleware_module, "DOCUMENT_PATH", re.compile(r"(?!)"))
-    routed = send(make_client(config))
-    monkeypatch.undo()
-    return lean, routed
-
-
 def _put_and_read(c: TestClient, path: str, **kw: Any) -> tuple[tuple[int, Any, dict[str, str]], Any]:
     """The PUT's answer, then what the index holds for the path's id after a refresh."""
     answer = _answer(c.put(path, **kw))
@@ -183,8 +180,8 @@ def _put_and_read(c: TestClient, path: str, **kw: Any) -> tuple[tuple[int, Any, 
         "too-large-chunked", "unknown-index"])
 def test_lean_put_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
                                     case: Callable[[TestClient], Any]) -> None:
-    lean, routed = _put_route_and_lean(make_client, monkeypatch, ServiceConfig(warmup=False, max_body_bytes=1000),
-                                       case)
+    lean, routed = _route_and_lean(make_client, monkeypatch, ServiceConfig(warmup=False, max_body_bytes=1000),
+                                   case, _PUT_OFF)
     assert lean == routed
 
 
@@ -192,9 +189,9 @@ def test_lean_put_matches_the_route(make_client: Callable[..., TestClient], monk
                          ids=["no-key", "bad-key", "wrong-scope", "ok"])
 def test_lean_put_auth_matches_the_route(make_client: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch,
                                          headers: dict[str, str]) -> None:
-    lean, routed = _put_route_and_lean(
+    lean, routed = _route_and_lean(
         make_client, monkeypatch, keyed_config(),
-        lambda c: _answer(c.put("/v1/indexes/t/documents/k1", json={"text": "keyed"}, headers=headers)))
+        lambda c: _answer(c.put("/v1/indexes/t/documents/k1", json={"text": "keyed"}, headers=headers)), _PUT_OFF)
     assert lean == routed
 
 

@@ -22,6 +22,7 @@ from heron import kernels
 from heron.codec.norms import encode_lengths
 from heron.codec.store import StoreReader, write_store
 from heron.document import NO_DATE
+from heron.kernels.reference import TERM_END
 from heron.storage.container import read_container, write_container
 from heron.storage.directory import Directory
 from heron.vectors.store import PendingVectors, VectorData, VectorReader, open_vectors, write_vectors
@@ -30,6 +31,7 @@ SEG_KIND = "segment"
 DEL_KIND = "livedocs"
 MAX_TF = 65535
 BLOCK = 128  # postings per block (kernels.compiled.BLOCK)
+_TERM_END = bytes([TERM_END])
 
 
 @dataclass(slots=True)
@@ -68,13 +70,13 @@ class SegmentData:
 
 def encode_terms(terms: Sequence[str]) -> np.ndarray:
     """Query terms as the term-lookup kernels take them: each one's UTF-8 bytes followed by
-    0xFF, a byte UTF-8 never uses (lone surrogates pass through encoded, so they match no
-    dictionary term instead of failing)."""
+    ``kernels.reference.TERM_END`` (0xFF, a byte UTF-8 never uses; lone surrogates pass through
+    encoded, so they match no dictionary term instead of failing)."""
     joined = "\x00".join(terms) + "\x00"
     if joined.count("\x00") == len(terms):  # one encode for all (no term holds a NUL itself)
-        data = joined.encode("utf-8", "surrogatepass").replace(b"\x00", b"\xff")
+        data = joined.encode("utf-8", "surrogatepass").replace(b"\x00", _TERM_END)
     else:
-        data = b"".join([t.encode("utf-8", "surrogatepass") + b"\xff" for t in terms])
+        data = b"".join([t.encode("utf-8", "surrogatepass") + _TERM_END for t in terms])
     return np.frombuffer(data, dtype=np.uint8)
 
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from heron.kernels.reference import TERM_END
+
 BLOCK = 128
-TERM_END = 0xFF  # ends each query term of a term lookup (a byte UTF-8 never uses)
 _NEG_INF = -np.inf
 
 

@@ -89,8 +89,10 @@ class HeronApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         entry = self.lean_entry
-        if entry is not None and scope["type"] == "http" and entry.is_lean(scope):
-            scope["app"] = self
-            await entry(scope, receive, send)
-            return
+        if entry is not None and scope["type"] == "http":
+            lean = entry.lean_route(scope)
+            if lean is not None:
+                scope["app"] = self
+                await entry.handle(scope, receive, send, lean)
+                return
         await super().__call__(scope, receive, send)

@@ -88,6 +88,11 @@ class RequestMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send, self.lean_route(scope))
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, lean: str | None) -> None:
+        """Serve one HTTP request; ``lean`` is its :meth:`lean_route` (already known to
+        ``app.HeronApp``, which hands lean requests here directly)."""
         t0 = time.perf_counter()
         status = 500
         rid = request_id_from(scope.get("headers", ()))
@@ -107,7 +112,6 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        lean = self.lean_route(scope)
         try:
             if lean is not None:
                 handler = self.put if lean == DOCUMENT_ROUTE else self.search

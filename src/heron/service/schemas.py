@@ -137,9 +137,8 @@ class DeleteByFilterRequest(FilterFields):
 
 
 class SearchRequest(FilterFields):
-    """``POST /search`` body: the Perplexity Search API fields plus heron extensions."""
-
-    model_config = ConfigDict(strict=True, extra="ignore")
+    """``POST /search`` body: the Perplexity Search API fields plus heron extensions (strict
+    types, unknown fields ignored: :class:`FilterFields`' configuration)."""
 
     query: str | list[str]
     max_results: Annotated[int, Field(ge=1, le=20)] | None = None
