@@ -51,6 +51,8 @@ class IndexHandle:
     writer_options: dict[str, Any] = field(default_factory=dict)
     _writer: LiveWriter | None = None
     _inflight: int = 0
+    #: writes started so far (tells the refresh thread whether one came and went meanwhile)
+    _started: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -71,6 +73,7 @@ class IndexHandle:
                     self._writer = self.index.writer(**opts)
             w = self._writer
             self._inflight += 1
+            self._started += 1
         try:
             return fn(w)
         finally:
@@ -80,13 +83,20 @@ class IndexHandle:
     async def add_async(self, doc: Document) -> None:
         """``write(lambda w: w.add(doc))`` for the event loop: with an open indexer process the
         document goes to it from the loop's thread and the answer comes back to the loop (no
-        worker thread per write); otherwise, or to open the writer first, in a worker thread."""
-        with self._lock:
-            w = self._writer
-            if isinstance(w, ProcessWriter) and not w.closed:
-                self._inflight += 1
-            else:
-                w = None
+        worker thread per write); otherwise, or to open the writer first, in a worker thread.
+        The event loop never waits for the handle's lock: while another thread holds it (opening
+        or closing the writer, a commit), the write goes the worker-thread way too."""
+        w: LiveWriter | None = None
+        if self._lock.acquire(blocking=False):
+            try:
+                w = self._writer
+                if isinstance(w, ProcessWriter) and not w.closed:
+                    self._inflight += 1
+                    self._started += 1
+                else:
+                    w = None
+            finally:
+                self._lock.release()
         if w is None:
             await anyio.to_thread.run_sync(lambda: self.write(lambda lw: lw.add(doc)))
             return
@@ -118,12 +128,24 @@ class IndexHandle:
         committed."""
         if commit:
             self.commit()
+        self._release_if_done()
+        self.index.refresh()
+
+    def _release_if_done(self) -> None:
+        """Close the writer when everything it took is committed and no write is in flight. The
+        writer is asked (a round trip to an indexer process) without holding the handle's lock,
+        so writes keep flowing meanwhile; it is closed only if no write started since."""
         with self._lock:
             w = self._writer
-            if w is not None and not w.closed and not self._inflight and not w.pending_docs and w.committed:
+            if w is None or w.closed or self._inflight:
+                return
+            started = self._started
+        if w.pending_docs or not w.committed:
+            return
+        with self._lock:
+            if self._writer is w and not self._inflight and self._started == started:
                 w.close()
                 self._writer = None
-        self.index.refresh()
 
     def close(self) -> None:
         try:

@@ -1,0 +1,95 @@
+"""The service's index handle never makes the event loop wait on its lock, and the refresh thread
+asks the writer whether it may be released without holding that lock (a round trip to an indexer
+process can take milliseconds under load; every search would wait behind it)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Any
+
+import heron
+from heron.document import Document
+from heron.service.registry import IndexHandle
+
+
+class FakeWriter:
+    """A live writer whose state questions can observe the handle and act meanwhile."""
+
+    def __init__(self, handle: IndexHandle, during_question: Any = None) -> None:
+        self.handle = handle
+        self.during_question = during_question
+        self.closed = False
+        self.added: list[str] = []
+        self.lock_held_while_asked: list[bool] = []
+
+    @property
+    def pending_docs(self) -> int:
+        self.lock_held_while_asked.append(self.handle._lock.locked())
+        if self.during_question is not None:
+            self.during_question()
+        return 0
+
+    @property
+    def committed(self) -> bool:
+        return True
+
+    def add(self, doc: Document) -> None:
+        self.added.append(doc.id)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _handle() -> IndexHandle:
+    return IndexHandle("t", heron.Index.in_memory(), None)
+
+
+def test_release_asks_the_writer_without_holding_the_lock() -> None:
+    h = _handle()
+    w = FakeWriter(h)
+    h._writer = w  # type: ignore[assignment]
+    h._release_if_done()
+    assert w.lock_held_while_asked == [False]
+    assert w.closed and h._writer is None
+
+
+def test_a_write_that_came_and_went_meanwhile_keeps_the_writer_open() -> None:
+    h = _handle()
+    w = FakeWriter(h, during_question=lambda: h.write(lambda lw: lw.add(Document(id="late", text="x"))))
+    h._writer = w  # type: ignore[assignment]
+    h._release_if_done()
+    assert w.added == ["late"] and h._inflight == 0
+    assert not w.closed and h._writer is w  # "late" may not be committed: the writer stays
+
+
+def test_no_release_while_a_write_is_in_flight() -> None:
+    h = _handle()
+    w = FakeWriter(h)
+    h._writer = w  # type: ignore[assignment]
+    h._inflight = 1
+    h._release_if_done()
+    assert w.lock_held_while_asked == [] and not w.closed
+
+
+def test_add_async_does_not_block_the_event_loop_on_a_held_lock() -> None:
+    h = _handle()
+    w = FakeWriter(h)
+    h._writer = w  # type: ignore[assignment]
+    ticks: list[float] = []
+
+    async def main() -> None:
+        h._lock.acquire()  # as the refresh thread committing would
+        threading.Timer(0.3, h._lock.release).start()
+        add = asyncio.create_task(h.add_async(Document(id="d1", text="heron")))
+        t0 = time.monotonic()
+        while not add.done():
+            await asyncio.sleep(0.01)
+            ticks.append(time.monotonic() - t0)
+        await add
+
+    asyncio.run(main())
+    assert w.added == ["d1"] and h._inflight == 0 and h._started == 1
+    assert ticks[-1] >= 0.25  # the write waited for the lock ...
+    assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
