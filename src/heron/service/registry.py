@@ -86,15 +86,14 @@ class IndexHandle:
         worker thread per write); otherwise, or to open the writer first, in a worker thread.
         The event loop never waits for the handle's lock: while another thread holds it (opening
         or closing the writer, a commit), the write goes the worker-thread way too."""
-        w: LiveWriter | None = None
+        w: ProcessWriter | None = None
         if self._lock.acquire(blocking=False):
             try:
-                w = self._writer
-                if isinstance(w, ProcessWriter) and not w.closed:
+                lw = self._writer
+                if isinstance(lw, ProcessWriter) and not lw.closed:
+                    w = lw
                     self._inflight += 1
                     self._started += 1
-                else:
-                    w = None
             finally:
                 self._lock.release()
         if w is None:
