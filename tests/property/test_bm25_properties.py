@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from heron.codec.norms import byte4_to_int, encode_lengths, int_to_byte4, norm_cache
 from heron.kernels import reference
-from heron.search.similarity import idf, score
+from heron.search.similarity import AVGDL_STEPS_PER_OCTAVE, idf, score, scoring_avgdl
 
 N = st.integers(1, 2**40)
 K1 = st.floats(0.0, 5.0)
@@ -61,3 +61,13 @@ def test_norm_encoding_is_monotone_and_exact_for_small_lengths() -> None:
     assert [byte4_to_int(int_to_byte4(i)) for i in range(24)] == list(range(24))
     decoded = [byte4_to_int(b) for b in range(256)]
     assert decoded == sorted(decoded)
+
+
+@settings(max_examples=500)
+@given(st.floats(1e-3, 1e9), st.integers(1, 2**40), st.floats(1.0, 1.5))
+def test_scoring_avgdl_is_close_monotone_and_on_its_grid(exact: float, n: int, factor: float) -> None:
+    a = scoring_avgdl(exact * n, n)
+    assert abs(a / exact - 1.0) <= 2.0 ** (0.5 / AVGDL_STEPS_PER_OCTAVE) - 1.0 + 1e-12  # <= half a step off
+    assert scoring_avgdl(a * n, n) == a  # a grid value stays put
+    assert scoring_avgdl(exact * factor * n, n) >= a  # longer documents never lower it
+    assert scoring_avgdl(0.0, n) == 0.0 and scoring_avgdl(5.0, 0) == 1.0

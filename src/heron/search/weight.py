@@ -14,7 +14,7 @@ from heron.config import IndexSettings
 from heron.errors import QueryError
 from heron.search.domains import DomainFilter
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
-from heron.search.similarity import tf_norm_table
+from heron.search.similarity import scoring_avgdl, tf_norm_table
 from heron.search.stats import LocalStats, StatsProvider
 
 
@@ -93,15 +93,11 @@ class QueryBinder:
         self.field_names = [f.name for f in settings.text_fields]
         self.analyzers: list[Analyzer] = [get_analyzer(f.analyzer) for f in settings.text_fields]
         n = stats.doc_count()
-        rows = []
-        for i, f in enumerate(settings.text_fields):
-            p = settings.field_params(f)
-            avgdl = stats.total_length(i) / n if n else 1.0
-            rows.append(tf_norm_table(p.k1, p.b, avgdl))
-        self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
-        self.avgdl = [stats.total_length(i) / n if n else 1.0 for i in range(len(rows))]
-        self.field_weight_list = [f.weight for f in settings.text_fields]
+        self.avgdl = [scoring_avgdl(stats.total_length(i), n) for i in range(len(settings.text_fields))]
         params = [settings.field_params(f) for f in settings.text_fields]
+        rows = [tf_norm_table(p.k1, p.b, a) for p, a in zip(params, self.avgdl, strict=True)]
+        self.kn = np.ascontiguousarray(np.array(rows, dtype=np.float64).reshape(len(rows), 256))
+        self.field_weight_list = [f.weight for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
         self.b = [p.b for p in params]
 
