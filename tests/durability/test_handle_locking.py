@@ -17,19 +17,21 @@ from heron.service.registry import IndexHandle
 class FakeWriter:
     """A live writer whose state questions can observe the handle and act meanwhile."""
 
-    def __init__(self, handle: IndexHandle, during_question: Any = None) -> None:
+    def __init__(self, handle: IndexHandle, during_question: Any = None, refreshes_itself: bool = True) -> None:
         self.handle = handle
+        self.refreshes_itself = refreshes_itself
         self.during_question = during_question
         self.closed = False
         self.added: list[str] = []
         self.lock_held_while_asked: list[bool] = []
+        self.pending = 0
 
     @property
     def pending_docs(self) -> int:
         self.lock_held_while_asked.append(self.handle._lock.locked())
         if self.during_question is not None:
             self.during_question()
-        return 0
+        return self.pending
 
     @property
     def committed(self) -> bool:
@@ -93,3 +95,38 @@ def test_add_async_does_not_block_the_event_loop_on_a_held_lock() -> None:
     assert w.added == ["d1"] and h._inflight == 0 and h._started == 1
     assert ticks[-1] >= 0.25  # the write waited for the lock ...
     assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
+
+
+class CountingIndex:
+    def __init__(self) -> None:
+        self.refreshes = 0
+
+    def refresh(self) -> None:
+        self.refreshes += 1
+
+
+def test_the_refresh_thread_leaves_a_self_refreshing_writer_to_its_schedule() -> None:
+    """Each tick releases a finished writer; it forces a refresh (a round trip and one more
+    snapshot to install) only when no open writer publishes snapshots on its own."""
+    idx = CountingIndex()
+    h = IndexHandle("t", idx, None)  # type: ignore[arg-type]
+    h.tick()
+    assert idx.refreshes == 1  # no writer: pick up other processes' commits
+    for own_schedule, expected in ((True, 1), (False, 2)):
+        w = FakeWriter(h, refreshes_itself=own_schedule)
+        h._writer = w  # type: ignore[assignment]
+        w.pending = 1  # an uncommitted write: the writer stays
+        h.tick()
+        assert h._writer is w and idx.refreshes == expected
+
+
+def test_live_writers_say_whether_they_refresh_themselves() -> None:
+    idx = heron.Index.in_memory()
+    for options, expected in (({"durability": "request"}, True),
+                              ({"durability": "request", "refresh_interval_s": None}, False),
+                              ({}, False)):
+        w = idx.writer(**options)
+        try:
+            assert w.refreshes_itself is expected
+        finally:
+            w.close()

@@ -48,6 +48,7 @@ from heron.config import IndexSettings
 from heron.document import Document
 from heron.errors import ConfigError, CorruptIndexError, HeronError, StorageError
 from heron.index.manifest import Manifest
+from heron.index.writer import DEFAULT_REFRESH_INTERVAL_S
 
 log = logging.getLogger("heron.index")
 
@@ -175,6 +176,7 @@ class ProcessWriter:
         if durability == "commit":
             raise ConfigError("a process writer is a live writer: durability must be 'request' or 'async'")
         self.durability = durability
+        self._refresh_interval_s = options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S)
         self._path = Path(path)
         self._on_state = on_state
         self._ids = itertools.count(1)
@@ -304,6 +306,11 @@ class ProcessWriter:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def refreshes_itself(self) -> bool:
+        """Whether the indexer publishes a snapshot every ``refresh_interval_s`` on its own."""
+        return self._refresh_interval_s is not None
 
     @property
     def pending_docs(self) -> int:

@@ -591,6 +591,11 @@ class IndexWriter:
         return self._closed
 
     @property
+    def refreshes_itself(self) -> bool:
+        """Whether a background thread makes writes searchable every ``refresh_interval_s``."""
+        return self._refresher is not None
+
+    @property
     def committed(self) -> bool:
         """True when nothing changed since the last commit."""
         return not self._changes

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,6 +130,17 @@ class IndexHandle:
         self._release_if_done()
         self.index.refresh()
 
+    def tick(self) -> None:
+        """The refresh thread's periodic call: release a writer whose writes are all committed;
+        then make writes searchable and pick up other processes' commits — unless the open live
+        writer refreshes on its own schedule (publishing each snapshot itself; forcing one more
+        per period would make the serving process open and install twice as many)."""
+        self._release_if_done()
+        w = self._writer
+        if w is not None and not w.closed and w.refreshes_itself:
+            return
+        self.index.refresh()
+
     def _release_if_done(self) -> None:
         """Close the writer when everything it took is committed and no write is in flight. The
         writer is asked (a round trip to an indexer process) without holding the handle's lock,
@@ -237,14 +248,15 @@ class IndexRegistry:
             shutil.rmtree(h.path, ignore_errors=True)
         return h
 
-    def refresh_all(self, names: Iterable[str] | None = None) -> None:
+    def tick_all(self) -> None:
+        """The refresh thread's period: aliases file, then each index's :meth:`IndexHandle.tick`."""
         try:
             self.aliases.reload()  # picks up `heron alias` edits
         except Exception:
             log.exception("reloading the aliases file failed")
-        for h in [self._handles[n] for n in names] if names is not None else self.handles():
+        for h in self.handles():
             try:
-                h.refresh()
+                h.tick()
             except Exception:  # the refresh thread must survive a bad index
                 log.exception("refreshing index %r failed", h.name)
 
@@ -257,7 +269,7 @@ class IndexRegistry:
 
 
 class RefreshThread:
-    """Calls ``registry.refresh_all()`` every ``interval_s`` until stopped."""
+    """Calls ``registry.tick_all()`` every ``interval_s`` until stopped."""
 
     def __init__(self, registry: IndexRegistry, interval_s: float) -> None:
         self._registry = registry
@@ -270,7 +282,7 @@ class RefreshThread:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self._registry.refresh_all()
+            self._registry.tick_all()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         self._stop.set()
