@@ -9,6 +9,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 import heron
 from heron.document import Document
 from heron.service.registry import IndexHandle
@@ -130,3 +132,23 @@ def test_live_writers_say_whether_they_refresh_themselves() -> None:
             assert w.refreshes_itself is expected
         finally:
             w.close()
+
+
+def test_a_writer_closed_while_being_asked_is_left_alone() -> None:
+    """A commit on another thread may release the writer while the refresh thread asks it."""
+    from heron.errors import HeronError
+
+    h = _handle()
+    w = FakeWriter(h)
+
+    def closed_meanwhile() -> None:
+        w.closed = True
+        raise HeronError("this writer is closed; open a new one with index.writer()")
+
+    w.during_question = closed_meanwhile
+    h._writer = w  # type: ignore[assignment]
+    h._release_if_done()  # no error
+    w.closed = False
+    w.during_question = lambda: (_ for _ in ()).throw(HeronError("indexer gone"))
+    with pytest.raises(HeronError, match="indexer gone"):  # an open writer's failure is not swallowed
+        h._release_if_done()

@@ -37,7 +37,7 @@ def scoring_avgdl(total_length: float, doc_count: int) -> float:
     Near-real-time refreshes change the exact average with every few documents. Each segment's
     saturation table (one float per posting, what the kernels multiply by a term's weight)
     depends on it, so with the exact value every refresh recomputed the tables of the whole
-    index (75 ms for 300k passages, twice a second under ingest). On the grid the value stays
+    index (~100 ms of CPU per refresh for 300k passages). On the grid the value stays
     put for most refreshes of a large index and the tables are reused. Every path — one index,
     shards under global statistics, pruned and exhaustive top-k, ``explain`` — scores with this
     same value."""

@@ -26,7 +26,7 @@ import anyio.to_thread
 from heron.api import Index
 from heron.config import IndexSettings
 from heron.document import Document
-from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError
+from heron.errors import ConfigError, HeronError, IndexExistsError, IndexNotFoundError
 from heron.index.process_writer import ProcessWriter
 from heron.index.writer import IndexWriter
 from heron.service.aliases import ALIASES_FILE, AliasStore
@@ -150,7 +150,13 @@ class IndexHandle:
             if w is None or w.closed or self._inflight:
                 return
             started = self._started
-        if w.pending_docs or not w.committed:
+        try:
+            done = not w.pending_docs and w.committed
+        except HeronError:
+            if w.closed:  # closed meanwhile (a commit that released it): nothing left to do
+                return
+            raise
+        if not done:
             return
         with self._lock:
             if self._writer is w and not self._inflight and self._started == started:
