@@ -69,6 +69,9 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
 REPO = Path(__file__).resolve().parents[1]
 SCIFACT = REPO.parent / "shared" / "data" / "beir" / "scifact"
 WORK = REPO / "benchmarks" / ".work"
@@ -512,13 +515,8 @@ def run(coro: Any) -> Any:
 
 def load_ingest_docs(path: Path) -> list[bytes]:
     """JSON bodies ``{"title", "text"}`` of a BEIR corpus (``{"_id", "title", "text"}`` a line)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    out = []
-    with opener(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                obj = json.loads(line)
-                out.append(json.dumps({"title": obj.get("title") or "", "text": obj.get("text") or ""}).encode())
+    out = [json.dumps({"title": obj.get("title") or "", "text": obj.get("text") or ""}).encode()
+           for obj in harness.iter_jsonl_gz(str(path))]
     if not out:
         raise SystemExit(f"no documents in {path}")
     return out

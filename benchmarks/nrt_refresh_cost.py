@@ -20,28 +20,23 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
+import itertools
 import json
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness
+
 
 def load_docs(path: Path, n: int, skip: int) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if i < skip:
-                continue
-            o = json.loads(line)
-            out.append({"id": f"nrt-{i}", "title": o.get("title", ""), "text": o.get("text", "")})
-            if len(out) >= n:
-                break
-    return out
+    rows = itertools.islice(enumerate(harness.iter_jsonl_gz(str(path))), skip, skip + n)
+    return [{"id": f"nrt-{i}", "title": o.get("title", ""), "text": o.get("text", "")} for i, o in rows]
 
 
 def main() -> int:

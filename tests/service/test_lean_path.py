@@ -359,9 +359,9 @@ def test_searches_enter_at_the_request_middleware_unless_traced() -> None:
     plain = create_app(ServiceConfig(warmup=False), {"t": build_index()})
     assert plain.lean_entry is not None
     scope = {"type": "http", "method": "POST", "path": "/search"}
-    assert plain.lean_entry.is_lean(scope)
-    assert not plain.lean_entry.is_lean({**scope, "path": "/search/"})
-    assert not plain.lean_entry.is_lean({**scope, "method": "GET"})
+    assert plain.lean_entry.lean_route(scope) is not None
+    assert plain.lean_entry.lean_route({**scope, "path": "/search/"}) is None
+    assert plain.lean_entry.lean_route({**scope, "method": "GET"}) is None
     traced = create_app(ServiceConfig(warmup=False), {"t": build_index()}, tracer_provider=TracerProvider())
     assert traced.lean_entry is None
 

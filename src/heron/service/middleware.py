@@ -152,10 +152,6 @@ class RequestMiddleware:
             return DOCUMENT_ROUTE
         return None
 
-    def is_lean(self, scope: Scope) -> bool:
-        """Whether a lean path answers this HTTP request."""
-        return self.lean_route(scope) is not None
-
     def _line(self, scope: Scope, state: dict[str, Any], rid: str, route: str, status: int,
               seconds: float) -> str:
         client = scope.get("client")
