@@ -18,6 +18,7 @@ wrong results. Arrays are returned as zero-copy numpy views of the (mmap'd) buff
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from collections.abc import Mapping
@@ -134,7 +135,7 @@ def _read(
     arrays: dict[str, np.ndarray] = {}
     for key, (dt, shape, off) in header["arrays"].items():
         dtype = np.dtype(dt)
-        count = int(np.prod(shape)) if shape else 1
+        count = math.prod(shape)
         start = data_start + off
         if start + count * dtype.itemsize > n - _FOOTER.size:
             raise CorruptIndexError(where, f"array {key!r} runs past the end of the file")
