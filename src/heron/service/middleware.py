@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from heron.service.errors import ApiError, body_too_large_message, declared_length, error_response
 from heron.service.fastpath import DOCUMENT_PATH, DOCUMENT_ROUTE, SEARCH_PATHS
+from heron.service.logsetup import write_access_line
 from heron.service.metrics import ServiceMetrics
 from heron.service.tracing import Tracing
 
@@ -139,7 +140,7 @@ class RequestMiddleware:
             if stages is not None:  # a search: its stage timings (see fastpath.execute_search)
                 self.metrics.observe_stages(*stages)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
-                access_log.info(self._line(scope, state, rid, path, status, seconds))
+                write_access_line(access_log, self._line(scope, state, rid, path, status, seconds))
 
     def lean_route(self, scope: Scope) -> str | None:
         """The route label of an HTTP request that a lean path answers, else ``None``."""
