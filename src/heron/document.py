@@ -37,6 +37,12 @@ class Document:
     def domain(self) -> str:
         return url_domain(self.url)
 
+    def __reduce__(self) -> tuple[type[Document], tuple[Any, ...]]:
+        # the fields as one tuple: the dataclass's own pickling walks ``fields()`` for every
+        # document (what each write pays to reach the indexer process)
+        return Document, (self.id, self.title, self.text, self.url, self.date, self.last_updated, self.language,
+                          self.metadata)
+
     def to_stored(self) -> dict[str, Any]:
         d: dict[str, Any] = {"id": self.id, "title": self.title, "text": self.text}
         if self.url:

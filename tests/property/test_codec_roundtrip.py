@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from heron.document import Document
 from heron.kernels import compiled, reference
 from heron.storage import MemoryDirectory
 from heron.storage.container import read_container, write_container
@@ -51,3 +54,22 @@ def test_container_round_trip(spec: list[tuple[str, int]]) -> None:
     assert set(got) == set(arrays)
     for k, v in arrays.items():
         assert got[k].dtype == v.dtype and np.array_equal(got[k], v)
+
+
+_json_leaf = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.builds(
+    Document, id=st.text(min_size=1, max_size=30), title=st.text(max_size=50), text=st.text(max_size=200),
+    url=st.text(max_size=30), date=st.none() | st.just("2024-03-01"), last_updated=st.none() | st.just("2025-01-02"),
+    language=st.sampled_from(["", "en", "de"]),
+    metadata=st.dictionaries(st.text(max_size=10), st.recursive(_json_leaf, lambda c: st.lists(c, max_size=3)
+                                                                 | st.dictionaries(st.text(max_size=5), c, max_size=3),
+                                                                 max_leaves=8), max_size=4)))
+def test_document_pickles_to_an_equal_document(doc: Document) -> None:
+    """What every write sends to the indexer process (``Document.__reduce__``): every field back,
+    for any protocol."""
+    for protocol in (2, pickle.DEFAULT_PROTOCOL, pickle.HIGHEST_PROTOCOL):
+        back = pickle.loads(pickle.dumps(doc, protocol))
+        assert back == doc and type(back) is Document

@@ -35,6 +35,7 @@ import itertools
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -280,10 +281,14 @@ class ProcessWriter:
         if self._closed and method != "close":
             raise HeronError("this writer is closed; open a new one with index.writer()")
         rid = next(self._ids)
+        # pickled here, before the reply is registered (an argument that cannot be pickled
+        # raises to the caller and leaves nothing behind), with plain pickle: ForkingPickler's
+        # per-call set-up is not needed, and the child's ``recv`` unpickles either
+        data = pickle.dumps((rid, method, args, kwargs), pickle.HIGHEST_PROTOCOL)
         self._pending[rid] = reply
         try:
             with self._send_lock:
-                self._conn.send((rid, method, args, kwargs))
+                self._conn.send_bytes(data)
         except (OSError, ValueError) as e:
             self._pending.pop(rid, None)
             self._fail(e)
