@@ -289,7 +289,9 @@ async def closed_loop(url: str, payloads: list[bytes], connections: int, duratio
 
 
 async def open_loop(url: str, payloads: list[bytes], rate: float, duration: float, warmup: float,
-                    name: str, max_connections: int = 256) -> RunResult:
+                    name: str, max_connections: int = 256, sink: list[float] | None = None) -> RunResult:
+    """``rate`` requests a second on a schedule for ``warmup`` + ``duration`` s; latency from each
+    request's scheduled time, over the requests after the warm-up (also appended to ``sink``)."""
     u = urlsplit(url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
     idle: list[Conn] = []
@@ -353,6 +355,8 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
         c.close()
     # achieved rate: measured requests over the time from their first scheduled send to the last answer
     elapsed = max(finished, default=start) - (start + n_warm / rate)
+    if sink is not None:
+        sink.extend(lat)
     return summarize(name, lat, errors, max(elapsed, duration), statuses, offered=rate)
 
 
@@ -622,6 +626,7 @@ def ingest_worker(argv: list[str]) -> int:
         "writes_in_window": len(in_window), "writes_per_s": len(in_window) / (w1 - w0) if w1 > w0 else 0.0,
         "write_p50_ms": pct(lat, 50), "write_p99_ms": pct(lat, 99),
         "write_service_p50_ms": pct(svc, 50), "write_service_p99_ms": pct(svc, 99),
+        "write_latencies_ms": [round(float(x), 3) for x in lat],
     }), flush=True)
     return 0
 
@@ -704,6 +709,13 @@ def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[Ru
                          f"{g['query_idle_p50_ms']:.2f} / {g['query_idle_p99_ms']:.2f} | "
                          f"{g['query_ingest_p50_ms']:.2f} / {g['query_ingest_p99_ms']:.2f} | {ratio} | "
                          f"{g['write_p99_ms']:.2f} |")
+        for g in ingest:
+            if g.get("rounds", 1) > 1:
+                rr = sorted(x for x in g["round_p99_ratios"] if x is not None)
+                lines += ["", f"{g['snippets']}: {g['rounds']} rounds of {g['window_s']:.1f} s idle then "
+                          f"{g['window_s']:.1f} s under ingest, each state's latencies pooled; each round's own "
+                          f"p99 ratio: {', '.join(f'{x:.2f}' for x in g['round_p99_ratios'] if x is not None)} "
+                          f"(median {float(np.median(rr)) if rr else float('nan'):.2f})."]
         lines += ["", "Write latency counts from each write's scheduled send time (over the search window); "
                   "writes/s done: writes answered 200 during the search window.", ""]
     return "\n".join(lines)
@@ -717,37 +729,108 @@ def _cpu(r: RunResult, served: Served | None, cpu0: float | None) -> None:
     r.rps_per_server_core = r.requests / r.server_cpu_s if r.server_cpu_s > 0 else None
 
 
+def wait_quiet(served: Served | None, settle: float, timeout: float = 20.0) -> None:
+    """Between rounds of the ingest phase: wait until the server and its indexer process have
+    finished with the last round's writes (their CPU below a tenth of a core over 0.5 s, twice in
+    a row; at most ``timeout`` s), so that an idle window is idle. With ``--url`` (no process to
+    watch): ``settle`` s."""
+    if served is None:
+        time.sleep(settle)
+        return
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last = tree_cpu_seconds(served.proc.pid)
+    while quiet < 2 and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = tree_cpu_seconds(served.proc.pid)
+        quiet = quiet + 1 if now - last < 0.05 else 0
+        last = now
+
+
+def _pooled_writes(parts: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
+    """The ingest worker's figures over several rounds: counts summed, latencies pooled."""
+    lat = np.asarray([x for p in parts for x in p["write_latencies_ms"]], dtype=np.float64)
+    statuses: dict[str, int] = {}
+    for p in parts:
+        for k, v in p["write_status_counts"].items():
+            statuses[k] = statuses.get(k, 0) + v
+    in_window = sum(p["writes_in_window"] for p in parts)
+    return {
+        "offered_write_rps": parts[0]["offered_write_rps"], "ingest_clients": parts[0]["ingest_clients"],
+        "writes_acked": sum(p["writes_acked"] for p in parts), "write_errors": sum(p["write_errors"] for p in parts),
+        "write_status_counts": statuses, "writes_in_window": in_window,
+        "writes_per_s": in_window / seconds if seconds > 0 else 0.0,
+        "write_p50_ms": float(np.percentile(lat, 50)) if len(lat) else 0.0,
+        "write_p99_ms": float(np.percentile(lat, 99)) if len(lat) else 0.0,
+    }
+
+
 def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payloads: list[bytes], label: str,
                  runs: list[RunResult]) -> dict[str, Any]:
-    """The open-loop searches idle, then while the ingest worker writes; both runs go to ``runs``;
-    the comparison."""
+    """The open-loop searches idle, then while the ingest worker writes — ``--ingest-rounds``
+    times, each window ``--duration``/rounds s, each state's latencies pooled over the rounds;
+    both pooled runs go to ``runs``; the comparison (pooled p99s, and each round's ratio)."""
+    rounds = max(1, a.ingest_rounds)
+    window = a.duration / rounds
+    pooled: dict[str, list[float]] = {"idle": [], "under ingest": []}
+    parts: dict[str, list[RunResult]] = {"idle": [], "under ingest": []}
+    cpu: dict[str, float] = {"idle": 0.0, "under ingest": 0.0}
+    writes: list[dict[str, Any]] = []
+    ingest_seconds = 0.0
+    for k in range(rounds):
+        warmup = a.warmup if k == 0 else min(a.warmup, 0.25)  # later windows: the server is warm
+        if k:
+            wait_quiet(served, a.ingest_settle)  # the last round's writes are indexed: idle is idle
+        for state in ("idle", "under ingest"):
+            load = None
+            if state == "under ingest":
+                load = IngestLoad(url, a.index_name, a.ingest_docs, a.ingest_clients, a.ingest_rate, a.api_key)
+            try:
+                if load is not None:
+                    load.wait_writing()
+                    time.sleep(a.ingest_settle)  # steady state: the indexer process is up
+                cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
+                t0 = time.monotonic()
+                r = run(open_loop(url, payloads, a.rate, window, warmup, f"open, {label}, {state}",
+                                  sink=pooled[state]))
+                t1 = time.monotonic()
+                if load is not None:
+                    writes.append(load.stop((t0 + warmup, t1)))
+                    ingest_seconds += t1 - (t0 + warmup)
+            finally:
+                if load is not None:
+                    load.kill()
+            if served is not None and cpu0 is not None:
+                cpu[state] += tree_cpu_seconds(served.proc.pid) - cpu0
+            parts[state].append(r)
     results = []
     for state in ("idle", "under ingest"):
-        load = None
-        if state == "under ingest":
-            load = IngestLoad(url, a.index_name, a.ingest_docs, a.ingest_clients, a.ingest_rate, a.api_key)
-        try:
-            if load is not None:
-                load.wait_writing()
-                time.sleep(a.ingest_settle)  # steady state: the indexer process is up
-            cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
-            t0 = time.monotonic()
-            r = run(open_loop(url, payloads, a.rate, a.duration, a.warmup, f"open, {label}, {state}"))
-            t1 = time.monotonic()
-            writes = load.stop((t0 + a.warmup, t1)) if load is not None else {}
-        finally:
-            if load is not None:
-                load.kill()
-        _cpu(r, served, cpu0)
+        rs = parts[state]
+        statuses: dict[Any, int] = {}
+        for r in rs:
+            for key, v in r.status_counts.items():
+                statuses[key] = statuses.get(key, 0) + v
+        name = f"open, {label}, {state}" + (f" ({rounds} rounds pooled)" if rounds > 1 else "")
+        r = summarize(name, pooled[state], sum(r.errors for r in rs), sum(r.seconds for r in rs), statuses,
+                      offered=a.rate)
+        if served is not None:
+            r.server_cpu_s = cpu[state]
+            r.rps_per_server_core = r.requests / cpu[state] if cpu[state] > 0 else None
         runs.append(r)
         print(json.dumps(asdict(r)), file=sys.stderr)
         results.append(r)
     idle, busy = results
+    round_ratios = [b.p99_ms / i.p99_ms if i.p99_ms > 0 else None
+                    for i, b in zip(parts["idle"], parts["under ingest"], strict=True)]
     return {
-        "snippets": label, "offered_query_rps": a.rate, **writes,
+        "snippets": label, "offered_query_rps": a.rate, "rounds": rounds, "window_s": window,
+        **_pooled_writes(writes, ingest_seconds),
         "query_idle_p50_ms": idle.p50_ms, "query_idle_p99_ms": idle.p99_ms, "query_idle_errors": idle.errors,
         "query_ingest_p50_ms": busy.p50_ms, "query_ingest_p99_ms": busy.p99_ms, "query_ingest_errors": busy.errors,
         "p99_ratio": busy.p99_ms / idle.p99_ms if idle.p99_ms > 0 else None,
+        "round_p99_ratios": round_ratios,
+        "round_idle_p99_ms": [r.p99_ms for r in parts["idle"]],
+        "round_ingest_p99_ms": [r.p99_ms for r in parts["under ingest"]],
     }
 
 
@@ -775,6 +858,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ingest-clients", type=int, default=8, help="ingest phase: writer connections (threads)")
     ap.add_argument("--ingest-docs", type=Path, default=SCIFACT / "corpus.jsonl.gz",
                     help="ingest phase: documents to write, BEIR corpus.jsonl[.gz] ({_id, title, text} a line)")
+    ap.add_argument("--ingest-rounds", type=int, default=1,
+                    help="ingest phase: alternate idle and ingest search windows N times (each --duration/N "
+                         "s), pooling each state's latencies, so that machine noise that comes and goes "
+                         "over seconds falls on both states alike")
     ap.add_argument("--ingest-settle", type=float, default=1.0,
                     help="ingest phase: seconds of writing before the searches start (the first write "
                          "starts the server's indexer process)")

@@ -114,3 +114,39 @@ def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "idx", "q.txt", "report.json", "report.md"]
     with heron.Index.open(index) as idx:
         assert idx.stats().doc_count == len(DOCS)
+
+
+def test_ingest_phase_in_rounds(loadtest: ModuleType, tmp_path: Path) -> None:
+    """``--ingest-rounds 2``: idle and ingest windows alternate twice; each state's latencies are
+    pooled over the rounds (as many requests as one long window at the same rate), the writes of
+    both rounds are counted, and each round's own p99 ratio is reported beside the pooled one."""
+    import heron
+
+    index = tmp_path / "idx"
+    with heron.Index.create(index, SETTINGS) as idx, idx.writer() as w:
+        for d in DOCS:
+            w.add(d)
+    queries = tmp_path / "q.txt"
+    queries.write_text("grey heron\nbird migration\ncat\n")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"_id": d["id"], "title": d["title"], "text": d["text"]}) + "\n"
+                              for d in DOCS))
+    out = tmp_path / "report"
+    rc = loadtest.main(["--index-path", str(index), "--queries", str(queries), "--phase", "ingest",
+                        "--snippets", "off", "--duration", "1.2", "--warmup", "0.2", "--rate", "50",
+                        "--ingest-rate", "40", "--ingest-settle", "0.3", "--ingest-rounds", "2",
+                        "--ingest-docs", str(corpus), "--server-env", "HERON_WARMUP=false", "--out", str(out)])
+    assert rc == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert [r["name"] for r in report["runs"]] == ["open, snippets off, idle (2 rounds pooled)",
+                                                  "open, snippets off, under ingest (2 rounds pooled)"]
+    for r in report["runs"]:  # 50/s over two windows of 0.6 s each, as scheduled
+        assert r["errors"] == 0 and abs(r["requests"] - 60) <= 2
+    [g] = report["ingest"]
+    assert g["rounds"] == 2 and g["window_s"] == pytest.approx(0.6)
+    assert len(g["round_p99_ratios"]) == 2 and all(x is not None and x > 0 for x in g["round_p99_ratios"])
+    assert g["write_errors"] == 0 and g["writes_in_window"] > 0 and g["write_p99_ms"] > 0
+    # both rounds' windows counted: more writes answered in the windows than one 0.6 s window at
+    # 40/s holds (two hold about 48)
+    assert g["writes_in_window"] >= 1.5 * 0.6 * 40
+    assert "2 rounds of 0.6 s idle" in out.with_suffix(".md").read_text()
