@@ -36,6 +36,12 @@ Phases (``--phase``, repeatable; default all but ``ingest``, which writes to the
 
       python benchmarks/loadtest.py --scifact --phase ingest --snippets off --rate 500 --duration 10
 
+  ``--ingest-rounds N`` alternates the two states N times (windows of ``--duration``/N s; before
+  each idle window it waits until the server and its indexer are quiet), pools each state's
+  latencies and reports each round's own p99 ratio too, so that noise coming and going over
+  seconds on a shared machine falls on both states alike (the index grows round by round: each
+  idle window sees the documents written so far).
+
 Each of closed/open runs with snippets on (the default request) and off (``"snippets":
 false``), unless ``--snippets on|off``.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from heron.config import IndexSettings
 from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError, LockError
 from heron.index.manifest import MANIFEST, Manifest
 from heron.index.reader import IndexReader, Searcher
-from heron.index.writer import IndexWriter
+from heron.index.writer import DEFAULT_REFRESH_INTERVAL_S, IndexWriter
 from heron.search.filters import SearchFilters
 from heron.search.hybrid import HybridParams
 from heron.search.query import Query
@@ -111,11 +112,18 @@ class Index:
         self._writer = weakref.ref(w)
         return w
 
-    def process_writer(self, durability: str = "request", **options: Any) -> ProcessWriter:
+    def process_writer(self, durability: str = "request", *, share_key: bytes | None = None,
+                       **options: Any) -> ProcessWriter:
         """A live writer (``durability`` ``"request"`` or ``"async"``) that analyses, logs and
         builds segments in a child process, so writes do not slow this process's searches (the
         GIL). Same options and promises as a live :meth:`writer`; searches here see its writes
-        within ``refresh_interval_s``. On-disk indexes only."""
+        within ``refresh_interval_s``. On-disk indexes only.
+
+        ``share_key`` (bytes known to a group of processes, e.g. the workers of one server):
+        when another process of the group already has the index's indexer process, this one
+        attaches to it (its writes go there, its searches see every state it publishes);
+        otherwise it starts the indexer, which takes the others' attachments. Without a key, a
+        second writer of the same index fails with ``LockError``."""
         from heron.index.process_writer import ProcessWriter
 
         path = getattr(self.directory, "path", None)
@@ -125,7 +133,10 @@ class Index:
         def install(manifest: Manifest, lives: list[Any]) -> None:
             self._reader.install(self._reader.open_state(manifest, lives))
 
-        w = ProcessWriter(path, on_state=install, durability=durability, **options)
+        if share_key is None:
+            w = ProcessWriter(path, on_state=install, durability=durability, **options)
+        else:
+            w = _shared_process_writer(path, install, durability, share_key, options)
         self._writer = weakref.ref(w)
         return w
 
@@ -218,3 +229,40 @@ def recover(directory: FsDirectory) -> bool:
         return False
     w.close()
     return True
+
+
+def _shared_process_writer(path: str, install: Any, durability: str, share_key: bytes,
+                           options: dict[str, Any]) -> ProcessWriter:
+    """Attach to the group's indexer of ``path``, else start it; when two processes start it at
+    once, the one that loses the write lock attaches to the winner's (which listens as soon as
+    its writer is open)."""
+    import multiprocessing
+
+    from heron.index.process_writer import ProcessWriter
+
+    refresh = options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S)
+
+    def attach() -> ProcessWriter:
+        return ProcessWriter.attach(path, on_state=install, share_key=share_key, durability=durability,
+                                    refresh_interval_s=refresh)
+
+    try:
+        return attach()
+    except (ConnectionRefusedError, FileNotFoundError):  # nobody has it open yet
+        pass
+    except multiprocessing.AuthenticationError:
+        raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
+    try:
+        return ProcessWriter(path, on_state=install, durability=durability, share_key=share_key, **options)
+    except LockError:
+        deadline = time.monotonic() + 10.0
+        while True:  # the winner is opening its writer (replaying the log) before it listens
+            try:
+                return attach()
+            except (ConnectionRefusedError, FileNotFoundError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            except multiprocessing.AuthenticationError:
+                raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
+

@@ -169,3 +169,83 @@ def test_the_indexer_leaves_the_first_cpu_to_searches(tmp_path: Path) -> None:
         assert os.getpriority(os.PRIO_PROCESS, w._proc.pid) > os.getpriority(os.PRIO_PROCESS, 0)
     with idx.process_writer(refresh_interval_s=None, reserve_search_cpu=False) as w:
         assert os.sched_getaffinity(w._proc.pid) == cpus
+
+
+def _ids(idx: heron.Index) -> set[str]:
+    return {h.id for h in idx.search("heron", k=1000, fields=False)}
+
+
+def test_processes_with_one_key_share_one_indexer(tmp_path: Path) -> None:
+    """Two opens of an index with the same ``share_key`` (as two server workers do): the first
+    starts the indexer, the second attaches to it instead of failing on the write lock; writes
+    from either are acknowledged, every published state reaches both, a detach leaves the owner
+    writing, and a wrong key is refused like any other process holding the lock."""
+    path = tmp_path / "i"
+    heron.Index.create(path).close()
+    key = os.urandom(32)
+    a, b = heron.Index.open(path), heron.Index.open(path)
+    wa = a.process_writer(share_key=key, refresh_interval_s=0.05)
+    wb = b.process_writer(share_key=key, refresh_interval_s=0.05)
+    try:
+        assert not wa.attached and wb.attached
+        assert wa.others_attached == 1
+        for i in range(20):
+            (wa if i % 2 else wb).add({"id": f"d{i}", "text": f"heron {i}"})
+        wb.refresh()  # through the shared indexer: both processes' searchers get the state
+        want = {f"d{i}" for i in range(20)}
+        assert _ids(b) == want
+        deadline = time.monotonic() + 10
+        while _ids(a) != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _ids(a) == want
+        with pytest.raises(LockError, match="another process"):
+            heron.Index.open(path).process_writer(share_key=os.urandom(32))
+        with pytest.raises(LockError):  # no key: the lock, as ever
+            heron.Index.open(path).process_writer()
+        wb.commit()  # global: commits the owner's indexer
+        wb.close()  # detaches; the indexer stays for its owner
+        assert wa.others_attached == 0 and not wa.closed
+        wa.add({"id": "after", "text": "heron after the detach"})
+        wa.refresh()
+        assert "after" in _ids(a)
+    finally:
+        wb.close()
+        wa.close()
+        a.close()
+        b.close()
+    with heron.Index.open(path) as idx:  # every acknowledged write is in the index
+        assert _ids(idx) == {f"d{i}" for i in range(20)} | {"after"}
+
+
+def test_an_attached_writer_fails_cleanly_when_the_owner_closes(tmp_path: Path) -> None:
+    """The owner closing its indexer under an attached process: the attached writer reports
+    ``closed`` and a write raises ``StorageError`` saying to retry; a new open becomes the
+    owner."""
+    path = tmp_path / "i"
+    heron.Index.create(path).close()
+    key = os.urandom(32)
+    a, b = heron.Index.open(path), heron.Index.open(path)
+    wa = a.process_writer(share_key=key)
+    wb = b.process_writer(share_key=key)
+    try:
+        wb.add({"id": "x", "text": "heron"})
+        wa.close()
+        deadline = time.monotonic() + 10
+        while not wb.closed and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert wb.closed
+        with pytest.raises(StorageError, match="retry"):
+            wb.add({"id": "y", "text": "heron"})
+        w2 = b.process_writer(share_key=key)  # nobody owns it now: this one starts the indexer
+        try:
+            assert not w2.attached
+            w2.add({"id": "y", "text": "heron"})
+            w2.commit()
+        finally:
+            w2.close()
+    finally:
+        wb.close()
+        a.close()
+        b.close()
+    with heron.Index.open(path) as idx:
+        assert _ids(idx) == {"x", "y"}

@@ -42,8 +42,10 @@ def test_bad_index_name() -> None:
 
 
 def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
-    """``heron serve --workers 2``: searches answered, JSON access lines from the workers,
-    index creation refused with a clear message, clean shutdown on SIGTERM."""
+    """``heron serve --workers 2``: searches answered, writes answered by whichever worker
+    takes them (one indexer process, shared: no 409 from the worker that did not start it) and
+    visible from every worker, JSON access lines from the workers, index creation refused with
+    a clear message, clean shutdown on SIGTERM."""
     import json
     import signal
     import subprocess
@@ -85,6 +87,21 @@ def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
             with httpx.Client(base_url=url) as c:
                 r = c.post("/search", json={"query": "heron"}, headers={"x-request-id": "wk-1"})
                 assert r.status_code == 200 and r.json()["results"], r.text
+        def put(k: int) -> int:
+            with httpx.Client(base_url=url) as c:  # a new connection each: both workers take some
+                return c.put(f"/v1/indexes/w/documents/new-{k}", json={"title": "shared", "text": "heron"}).status_code
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(put, range(60)))
+        assert statuses == [200] * 60
+        deadline = time.monotonic() + 30
+        missing = set(range(60))
+        while missing and time.monotonic() < deadline:  # each read on a new connection, any worker
+            missing = {k for k in missing if httpx.get(f"{url}/v1/indexes/w/documents/new-{k}").status_code != 200}
+            time.sleep(0.2)
+        assert not missing
         r = httpx.post(url + "/v1/indexes", json={"name": "new"})
         assert r.status_code == 400 and "--workers 1" in r.json()["error"]["message"]
         assert httpx.get(url + "/v1/info").json()["workers"] == 2

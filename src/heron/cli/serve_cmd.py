@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +79,10 @@ def serve_command(
     if config.workers == 1:
         uvicorn.run(create_app(config), **common)
         return
+    from heron.service.registry import SHARE_KEY_ENV
     from heron.service.worker import SPEC_ENV, spec_for
 
     os.environ[SPEC_ENV] = spec_for(str(config_path) if config_path is not None else None, overrides)
+    os.environ[SHARE_KEY_ENV] = secrets.token_hex(32)  # the workers share one indexer per index
     uvicorn.run("heron.service.worker:app_factory", factory=True, workers=config.workers, **common)
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import hashlib
 import importlib
 import itertools
 import logging
@@ -55,7 +56,7 @@ log = logging.getLogger("heron.index")
 
 #: operations the parent may ask the child to run on its writer
 _CALLS = frozenset({"add", "add_many", "delete", "delete_many", "commit", "flush", "rollback", "refresh", "wait_for_builds",
-                    "maybe_commit", "maybe_merge", "force_merge", "pending_docs", "committed", "close"})
+                    "maybe_commit", "maybe_merge", "force_merge", "pending_docs", "committed", "attached", "close"})
 _STATE_ATTRS = ("pending_docs", "committed")
 #: scheduling niceness of the indexer process: when searches and indexing want the same cores,
 #: searches go first (indexing uses what they leave; acknowledged writes stay durable either way)
@@ -170,27 +171,25 @@ class ProcessWriter:
     :class:`~heron.Index` that creates the writer installs it as the searcher to serve).
     ``reserve_search_cpu`` (default on): the indexer runs on every CPU but the first and at a
     lower priority, so searches keep a CPU to themselves under any write load.
+    ``share_key``: the indexer also takes the operations of other processes that
+    :meth:`attach` with the same key (abstract Unix socket, HMAC challenge), and publishes
+    every state to them too — one indexer for all workers of a server.
     """
 
+    #: the indexer process (``None`` for a writer attached to another process's indexer)
+    _proc: Any
+
     def __init__(self, path: str | os.PathLike[str], *, on_state: Callable[[Manifest, list[Any]], None],
-                 durability: str = "request", reserve_search_cpu: bool = True, **options: Any) -> None:
+                 durability: str = "request", reserve_search_cpu: bool = True, share_key: bytes | None = None,
+                 **options: Any) -> None:
         if durability == "commit":
             raise ConfigError("a process writer is a live writer: durability must be 'request' or 'async'")
-        self.durability = durability
-        self._refresh_interval_s = options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S)
-        self._path = Path(path)
-        self._on_state = on_state
-        self._ids = itertools.count(1)
-        self._pending: dict[int, _Reply | _AsyncReply] = {}
-        self._send_lock = threading.Lock()
-        self._closed = False
-        self._closing = False
-        self._dead: BaseException | None = None
+        self._setup(path, on_state, durability, options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S))
         ctx = _context()
         self._conn, child_conn = ctx.Pipe()
         self._proc = ctx.Process(target=_child_main, name=f"heron-indexer-{self._path.name}",
                                  args=(str(self._path), durability, options, child_conn, os.getpid(),
-                                       reserve_search_cpu))
+                                       reserve_search_cpu, share_key))
         self._proc.start()
         child_conn.close()
         try:
@@ -209,12 +208,66 @@ class ProcessWriter:
             self._proc.join(30.0)
             self._conn.close()
             raise _unpack_error(payload)
-        self.settings: IndexSettings = payload
+        self._started_with(payload)
+
+    @classmethod
+    def attach(cls, path: str | os.PathLike[str], *, on_state: Callable[[Manifest, list[Any]], None],
+               share_key: bytes, durability: str = "request",
+               refresh_interval_s: float | None = DEFAULT_REFRESH_INTERVAL_S) -> ProcessWriter:
+        """A writer that sends its operations to the indexer process another process opened on
+        ``path`` with the same ``share_key`` (e.g. the workers of one ``heron serve``): same
+        operations and promises, states published to every attached process; :meth:`close`
+        detaches (the indexer keeps running for its owner). Raises ``ConnectionRefusedError`` /
+        ``FileNotFoundError`` when no indexer of ``path`` takes attachments, and
+        ``multiprocessing.AuthenticationError`` for another key."""
+        from multiprocessing.connection import Client
+
+        self = cls.__new__(cls)
+        self._setup(path, on_state, durability, refresh_interval_s)
+        self._proc = None
+        self._conn = Client(share_address(path), family="AF_UNIX", authkey=share_key)
+        try:
+            kind, payload = self._recv_start()
+        except (EOFError, OSError) as e:
+            self._conn.close()
+            raise StorageError(f"the indexer process of {str(self._path)!r} closed while attaching") from e
+        if kind != "ready":  # pragma: no cover - the indexer only sends states then "ready"
+            self._conn.close()
+            raise StorageError(f"unexpected answer {kind!r} from the indexer process of {str(self._path)!r}")
+        self._started_with(payload)
+        return self
+
+    def _setup(self, path: str | os.PathLike[str], on_state: Callable[[Manifest, list[Any]], None],
+               durability: str, refresh_interval_s: float | None) -> None:
+        self.durability = durability
+        self._refresh_interval_s = refresh_interval_s
+        self._path = Path(path)
+        self._on_state = on_state
+        self._ids = itertools.count(1)
+        self._pending: dict[int, _Reply | _AsyncReply] = {}
+        self._send_lock = threading.Lock()
+        self._closed = False
+        self._closing = False
+        self._dead: BaseException | None = None
+        self._proc = None
+
+    def _started_with(self, settings: IndexSettings) -> None:
+        self.settings: IndexSettings = settings
         self._reader = threading.Thread(target=self._read_loop, name="heron-indexer-replies", daemon=True)
         self._reader.start()
         ref = weakref.ref(self)
         self._atexit = lambda: _close_at_exit(ref)
         atexit.register(self._atexit)
+
+    @property
+    def attached(self) -> bool:
+        """Whether this writer is attached to another process's indexer (:meth:`attach`)."""
+        return self._proc is None
+
+    @property
+    def others_attached(self) -> int:
+        """How many other processes are attached to this writer's indexer process."""
+        return int(self._call("attached"))
 
     def _recv_start(self) -> tuple[str, Any]:
         while True:  # states may precede the "ready" answer (recovery commits publish one)
@@ -254,15 +307,18 @@ class ProcessWriter:
             self._kill()
 
     def _fail(self, cause: BaseException) -> None:
-        if self._dead is None and self._proc.exitcode is None:
+        if self._proc is not None and self._dead is None and self._proc.exitcode is None:
             self._proc.join(0.5)  # its pipe closed: it is exiting; wait briefly to tell how it ended
-        code = self._proc.exitcode
+        code = self._proc.exitcode if self._proc is not None else None
         if self._dead is None:
-            how = "still running" if code is None else (f"killed by signal {-code}" if code < 0 else f"exit code {code}")
+            how = ("closed by the process that owns it" if self._proc is None else "still running" if code is None
+                   else (f"killed by signal {-code}" if code < 0 else f"exit code {code}"))
             self._dead = StorageError(
                 f"the indexer process of {str(self._path)!r} is gone ({how}); acknowledged writes "
                 "are in the write-ahead log and the next writer replays them — retry the write")
-            if not (self._closed or self._closing):
+            if self._proc is None:  # the owner closed its indexer: the next write starts or finds one
+                log.info("%s (%s)", self._dead, cause)
+            elif not (self._closed or self._closing):
                 log.error("%s (%s)", self._dead, cause)
         self._closed = True
         for rid in list(self._pending):
@@ -363,8 +419,9 @@ class ProcessWriter:
         self._call("force_merge", max_segments)
 
     def close(self) -> None:
-        """Close the child's writer (uncommitted writes stay in the log) and wait for it to exit."""
-        if self._closed and self._dead is None and not self._proc.is_alive():
+        """Close the child's writer (uncommitted writes stay in the log) and wait for it to exit;
+        an attached writer detaches (the indexer stays open for its owner)."""
+        if self._closed and self._dead is None and (self._proc is None or not self._proc.is_alive()):
             return
         atexit.unregister(self._atexit)
         self._closing = True
@@ -372,12 +429,15 @@ class ProcessWriter:
             with contextlib.suppress(HeronError):
                 self._call("close")
         self._closed = True
-        self._proc.join(30.0)
-        if self._proc.is_alive():  # pragma: no cover - a stuck child
-            self._kill()
+        if self._proc is not None:
+            self._proc.join(30.0)
+            if self._proc.is_alive():  # pragma: no cover - a stuck child
+                self._kill()
         self._conn.close()
 
     def _kill(self) -> None:
+        if self._proc is None:
+            return
         if self._proc.is_alive():
             self._proc.kill()
         self._proc.join(5.0)
@@ -420,7 +480,7 @@ def _leave_first_cpu() -> None:
 
 
 def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, parent_pid: int,
-                reserve_search_cpu: bool = True) -> None:
+                reserve_search_cpu: bool = True, share_key: bytes | None = None) -> None:
     from heron.index.writer import IndexWriter, _exit_with_parent
     from heron.storage.fs import FsDirectory
 
@@ -429,13 +489,29 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
         os.nice(INDEXER_NICE)
     if reserve_search_cpu:
         _leave_first_cpu()
-    send_lock = threading.Lock()
+    #: every connection this process answers (the parent's pipe, then attached processes') and
+    #: its send lock; a connection that fails is dropped (the parent's ends the main loop)
+    peers: dict[Any, threading.Lock] = {conn: threading.Lock()}
+    peers_lock = threading.Lock()
 
-    def send(msg: tuple[Any, ...]) -> None:
-        with send_lock:
-            conn.send(msg)
+    def send_bytes(c: Any, data: bytes) -> None:
+        lock = peers.get(c)
+        if lock is None:  # detached meanwhile
+            return
+        with lock:
+            try:
+                c.send_bytes(data)
+            except (OSError, ValueError):
+                if c is conn:
+                    raise
+                with peers_lock:
+                    peers.pop(c, None)
+
+    def send(msg: tuple[Any, ...], c: Any = conn) -> None:
+        send_bytes(c, pickle.dumps(msg, pickle.HIGHEST_PROTOCOL))
 
     writer: IndexWriter | None = None
+    last_state: list[bytes] = []
 
     def publish(*_: Any) -> None:
         w = writer
@@ -444,7 +520,12 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
         with w._mutex:  # compute and send under the writer's lock: states arrive in order
             s = w.refresh()
             packed = [None if v.live is None else (np.packbits(v.live), len(v.live)) for v in s.segments]
-            send(("state", s.manifest, packed))
+            data = pickle.dumps(("state", s.manifest, packed), pickle.HIGHEST_PROTOCOL)
+            last_state[:] = [data]
+            with peers_lock:
+                targets = list(peers)
+            for c in targets:
+                send_bytes(c, data)
 
     try:
         writer = IndexWriter(FsDirectory(path), durability=durability, on_commit=publish, on_refresh=publish,
@@ -455,11 +536,13 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
         return
     send(("ready", writer.settings))
 
-    def run(rid: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def run(rid: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], c: Any) -> None:
         assert writer is not None
         try:
             if method in _STATE_ATTRS:
                 out = getattr(writer, method)
+            elif method == "attached":
+                out = len(peers) - 1
             elif method == "refresh":
                 publish()
                 out = None
@@ -467,12 +550,63 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
                 out = getattr(writer, method)(*args, **kwargs)
                 if method == "rollback":  # commits and merges publish through on_commit already
                     publish()
-            send(("r", rid, True, out if isinstance(out, (bool, int, type(None))) else None))
+            send(("r", rid, True, out if isinstance(out, (bool, int, type(None))) else None), c)
         except BaseException as e:
-            send(("r", rid, False, _pack_error(e)))
+            send(("r", rid, False, _pack_error(e)), c)
 
     # operations run in threads so that concurrent callers share fsyncs (group commit)
     pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="heron-indexer")
+
+    def submit(rid: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any], c: Any) -> None:
+        try:
+            pool.submit(run, rid, method, args, kwargs, c)
+        except RuntimeError:  # shutting down: the writer is closing
+            send(("r", rid, False, _pack_error(StorageError(
+                f"the indexer process of {path!r} is closing; retry the write"))), c)
+
+    def serve_peer(c: Any) -> None:
+        """An attached process's operations; its ``close`` detaches it (the writer stays open)."""
+        try:
+            while True:
+                try:
+                    rid, method, args, kwargs = c.recv()
+                except (EOFError, OSError):
+                    return
+                if method == "close":
+                    send(("r", rid, True, None), c)
+                    return
+                if method not in _CALLS or method == "rollback":
+                    send(("r", rid, False, _pack_error(HeronError(
+                        f"writer operation {method!r} is not available to an attached process"))), c)
+                else:
+                    submit(rid, method, args, kwargs, c)
+        finally:
+            with peers_lock:
+                peers.pop(c, None)
+            c.close()
+
+    listener = _share_listener(path, share_key) if share_key is not None else None
+
+    def accept_loop() -> None:
+        assert listener is not None and writer is not None
+        while True:
+            try:
+                c = listener.accept()
+            except (OSError, EOFError, mp.AuthenticationError):
+                if writer.closed or listener_closed.is_set():
+                    return
+                continue
+            with writer._mutex:  # the latest state first, in order with every later one
+                with peers_lock:
+                    peers[c] = threading.Lock()
+                for data in last_state:
+                    send_bytes(c, data)
+                send(("ready", writer.settings), c)
+            threading.Thread(target=serve_peer, args=(c,), name="heron-indexer-peer", daemon=True).start()
+
+    listener_closed = threading.Event()
+    if listener is not None:
+        threading.Thread(target=accept_loop, name="heron-indexer-listener", daemon=True).start()
     try:
         while True:
             try:
@@ -482,13 +616,48 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
             if method not in _CALLS:
                 send(("r", rid, False, _pack_error(HeronError(f"unknown writer operation {method!r}"))))
             elif method == "close":
-                pool.shutdown(wait=True)
+                _stop_sharing(listener, listener_closed, pool, peers, peers_lock, conn)
                 writer.close()
                 send(("r", rid, True, None))
                 break
             else:
-                pool.submit(run, rid, method, args, kwargs)
+                submit(rid, method, args, kwargs, conn)
     finally:
-        pool.shutdown(wait=True)
+        _stop_sharing(listener, listener_closed, pool, peers, peers_lock, conn)
         writer.close()
         conn.close()
+
+
+def share_address(path: str | os.PathLike[str]) -> str:
+    """The abstract Unix socket (Linux; nothing on disk) where the indexer process of the index
+    at ``path`` takes the writes of other processes that know its key."""
+    digest = hashlib.sha256(str(Path(path).resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"\0heron-indexer-{digest}"
+
+
+def _share_listener(path: str, key: bytes) -> Any:
+    from multiprocessing.connection import Listener
+
+    try:
+        return Listener(share_address(path), family="AF_UNIX", authkey=key)
+    except OSError:  # pragma: no cover - no abstract sockets here: the writer is not shared
+        log.warning("the indexer of %s cannot listen for other processes' writes", path, exc_info=True)
+        return None
+
+
+def _stop_sharing(listener: Any, closed: threading.Event, pool: ThreadPoolExecutor,
+                  peers: dict[Any, threading.Lock], peers_lock: threading.Lock, conn: Any) -> None:
+    """Before the writer closes: no new attached process (the listener closes), every operation
+    already running finishes and is answered (later ones are answered "closing, retry"), then
+    the attached processes' connections close."""
+    if not closed.is_set():
+        closed.set()
+        if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.close()
+    pool.shutdown(wait=True)
+    with peers_lock:
+        others = [c for c in peers if c is not conn]
+    for c in others:
+        with contextlib.suppress(OSError):
+            c.close()

@@ -14,6 +14,7 @@ still update a served index between bursts). Over its budget a writer refuses wr
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Callable, Mapping
@@ -33,6 +34,9 @@ from heron.service.aliases import ALIASES_FILE, AliasStore
 from heron.service.config import check_index_name
 
 log = logging.getLogger("heron.service")
+#: hex key that the workers of one ``heron serve --workers N`` share (set by the serving parent):
+#: the first worker to write starts the index's indexer process, the others attach to it
+SHARE_KEY_ENV = "HERON_SERVE_WRITER_KEY"
 T = TypeVar("T")
 #: an index's live writer: in a child process (on-disk indexes, ``writer_process``) or in this one
 LiveWriter = IndexWriter | ProcessWriter
@@ -68,7 +72,8 @@ class IndexHandle:
             if self._writer is None or self._writer.closed:
                 opts = {"durability": "request", **self.writer_options}
                 if opts.pop("process", False) and getattr(self.index.directory, "path", None) is not None:
-                    self._writer = self.index.process_writer(**opts)
+                    key = os.environ.get(SHARE_KEY_ENV)  # the workers of one server share an indexer
+                    self._writer = self.index.process_writer(**opts, share_key=bytes.fromhex(key) if key else None)
                 else:
                     self._writer = self.index.writer(**opts)
             w = self._writer
@@ -116,7 +121,7 @@ class IndexHandle:
                 return False
             w.wait_for_builds(60.0)  # big bulk batches still being analysed in worker processes
             w.commit()
-            if not self._inflight:
+            if not self._inflight and not _serves_others(w):
                 w.close()
                 self._writer = None
             return True
@@ -151,7 +156,7 @@ class IndexHandle:
                 return
             started = self._started
         try:
-            done = not w.pending_docs and w.committed
+            done = not w.pending_docs and w.committed and not _serves_others(w)
         except HeronError:
             if w.closed:  # closed meanwhile (a commit that released it): nothing left to do
                 return
@@ -167,7 +172,19 @@ class IndexHandle:
         try:
             self.commit()
         finally:
-            self.index.close()
+            try:
+                with self._lock:  # the server stops: an indexer other workers attached to closes too
+                    w, self._writer = self._writer, None
+                if w is not None and not w.closed:
+                    w.close()
+            finally:
+                self.index.close()
+
+
+def _serves_others(w: LiveWriter) -> bool:
+    """Whether ``w`` owns an indexer process that other processes (workers) are attached to:
+    closing it would cut their writes off, so it stays open until they detach."""
+    return isinstance(w, ProcessWriter) and not w.attached and w.others_attached > 0
 
 
 class IndexRegistry:
