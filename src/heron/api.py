@@ -233,36 +233,26 @@ def recover(directory: FsDirectory) -> bool:
 
 def _shared_process_writer(path: str, install: Any, durability: str, share_key: bytes,
                            options: dict[str, Any]) -> ProcessWriter:
-    """Attach to the group's indexer of ``path``, else start it; when two processes start it at
-    once, the one that loses the write lock attaches to the winner's (which listens as soon as
-    its writer is open)."""
+    """Attach to the group's indexer of ``path``, else start it. The group's socket decides who
+    starts it (binding it is exclusive): a process that loses that race attaches to the winner
+    (waiting while it opens its writer); one whose indexer closed meanwhile tries again.
+    ``LockError`` at once when a process outside the group (another key, or none) holds the
+    index."""
     import multiprocessing
 
-    from heron.index.process_writer import ProcessWriter
+    from heron.index.process_writer import IndexerShared, ProcessWriter
 
     refresh = options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S)
-
-    def attach() -> ProcessWriter:
-        return ProcessWriter.attach(path, on_state=install, share_key=share_key, durability=durability,
-                                    refresh_interval_s=refresh)
-
-    try:
-        return attach()
-    except (ConnectionRefusedError, FileNotFoundError):  # nobody has it open yet
-        pass
-    except multiprocessing.AuthenticationError:
-        raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
-    try:
-        return ProcessWriter(path, on_state=install, durability=durability, share_key=share_key, **options)
-    except LockError:
-        deadline = time.monotonic() + 10.0
-        while True:  # the winner is opening its writer (replaying the log) before it listens
-            try:
-                return attach()
-            except (ConnectionRefusedError, FileNotFoundError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-            except multiprocessing.AuthenticationError:
-                raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
-
+    for attempt in range(50):
+        try:
+            return ProcessWriter.attach(path, on_state=install, share_key=share_key, durability=durability,
+                                        refresh_interval_s=refresh)
+        except (ConnectionRefusedError, FileNotFoundError):  # nobody of the group has it open
+            pass
+        except multiprocessing.AuthenticationError:
+            raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
+        try:
+            return ProcessWriter(path, on_state=install, durability=durability, share_key=share_key, **options)
+        except IndexerShared:  # another one of the group won: attach to it next time round
+            time.sleep(0.01 * attempt)
+    raise LockError(f"cannot start or reach the indexer process of {path!r}: it kept closing; retry")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import errno
 import hashlib
 import importlib
 import itertools
@@ -38,6 +39,7 @@ import multiprocessing as mp
 import os
 import pickle
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -112,6 +114,11 @@ def _unpack_error(packed: tuple[str, str, str, dict[str, Any]]) -> BaseException
 
 
 # -- parent side -------------------------------------------------------------------------------------
+class IndexerShared(HeronError):
+    """A process writer started with a ``share_key`` found the group's indexer already running
+    (it bound the group's socket first): :meth:`ProcessWriter.attach` to it instead."""
+
+
 class _Reply:
     """One call's answer: the caller blocks on a lock the reply thread releases. A plain lock,
     not a ``concurrent.futures.Future``: its condition variable and waiter lists run as Python
@@ -204,9 +211,11 @@ class ProcessWriter:
         except BaseException:
             self._kill()
             raise
-        if kind == "error":
+        if kind in ("error", "shared"):
             self._proc.join(30.0)
             self._conn.close()
+            if kind == "shared":
+                raise IndexerShared(f"another process of this group runs the indexer of {str(self._path)!r}: attach")
             raise _unpack_error(payload)
         self._started_with(payload)
 
@@ -510,6 +519,19 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
     def send(msg: tuple[Any, ...], c: Any = conn) -> None:
         send_bytes(c, pickle.dumps(msg, pickle.HIGHEST_PROTOCOL))
 
+    # with a key, the group's socket first: binding it is the group's mutex (a second bind fails),
+    # so a group member that loses tells its parent to attach, while a lock held from outside the
+    # group is still a LockError; attachments wait in the backlog until the writer is open
+    listener = None
+    if share_key is not None:
+        try:
+            listener = _share_listener(path, share_key)
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                send(("shared", None))
+                return
+            log.warning("the indexer of %s cannot listen for other processes' writes (%s)", path, e)
+
     writer: IndexWriter | None = None
     last_state: list[bytes] = []
 
@@ -532,6 +554,8 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
                              **options)
         publish()
     except BaseException as e:
+        if listener is not None:
+            listener.close()
         send(("error", _pack_error(e)))
         return
     send(("ready", writer.settings))
@@ -585,8 +609,6 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
                 peers.pop(c, None)
             c.close()
 
-    listener = _share_listener(path, share_key) if share_key is not None else None
-
     def accept_loop() -> None:
         assert listener is not None and writer is not None
         while True:
@@ -595,6 +617,7 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
             except (OSError, EOFError, mp.AuthenticationError):
                 if writer.closed or listener_closed.is_set():
                     return
+                time.sleep(0.01)  # a failed handshake, or out of descriptors: not a busy loop
                 continue
             with writer._mutex:  # the latest state first, in order with every later one
                 with peers_lock:
@@ -638,11 +661,7 @@ def share_address(path: str | os.PathLike[str]) -> str:
 def _share_listener(path: str, key: bytes) -> Any:
     from multiprocessing.connection import Listener
 
-    try:
-        return Listener(share_address(path), family="AF_UNIX", authkey=key)
-    except OSError:  # pragma: no cover - no abstract sockets here: the writer is not shared
-        log.warning("the indexer of %s cannot listen for other processes' writes", path, exc_info=True)
-        return None
+    return Listener(share_address(path), family="AF_UNIX", authkey=key)
 
 
 def _stop_sharing(listener: Any, closed: threading.Event, pool: ThreadPoolExecutor,
