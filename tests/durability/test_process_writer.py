@@ -249,3 +249,46 @@ def test_an_attached_writer_fails_cleanly_when_the_owner_closes(tmp_path: Path) 
         b.close()
     with heron.Index.open(path) as idx:
         assert _ids(idx) == {"x", "y"}
+
+
+def test_a_killed_shared_indexer_is_replaced_and_loses_no_acknowledged_write(tmp_path: Path) -> None:
+    """SIGKILL the indexer two processes share: both writers report closed, the next opens
+    elect a new owner (one starts the indexer, the other attaches), it replays the log, and
+    every write acknowledged before and after the kill is in the index."""
+    path = tmp_path / "i"
+    heron.Index.create(path).close()
+    key = os.urandom(32)
+    a, b = heron.Index.open(path), heron.Index.open(path)
+    wa = a.process_writer(share_key=key)
+    wb = b.process_writer(share_key=key)
+    acked: set[str] = set()
+    try:
+        for i in range(10):
+            w = wa if i % 2 else wb
+            w.add({"id": f"before-{i}", "text": "heron"})
+            acked.add(f"before-{i}")
+        os.kill(wa._proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not (wa.closed and wb.closed) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert wa.closed and wb.closed
+        with pytest.raises(StorageError, match="retry"):
+            wb.add({"id": "lost", "text": "never acknowledged"})
+        wb2 = b.process_writer(share_key=key)
+        wa2 = a.process_writer(share_key=key)
+        try:
+            assert not wb2.attached and wa2.attached
+            for i in range(10):
+                (wa2 if i % 2 else wb2).add({"id": f"after-{i}", "text": "heron"})
+                acked.add(f"after-{i}")
+            wa2.commit()
+        finally:
+            wa2.close()
+            wb2.close()
+    finally:
+        wa.close()
+        wb.close()
+        a.close()
+        b.close()
+    with heron.Index.open(path) as idx:
+        assert _ids(idx) == acked
