@@ -292,3 +292,51 @@ def test_a_killed_shared_indexer_is_replaced_and_loses_no_acknowledged_write(tmp
         b.close()
     with heron.Index.open(path) as idx:
         assert _ids(idx) == acked
+
+
+def test_answers_waiting_together_reach_the_event_loop_in_one_callback(tmp_path: Path) -> None:
+    """The reply thread hands the answers already waiting to each event loop in one callback (a
+    group commit answers its writes at once: one wake-up of the loop, not one per write), an
+    error answer stays an error, and a state is installed only after the answers sent before
+    it were handed over."""
+    from heron.index import process_writer as pw
+
+    events: list[object] = []
+
+    class FakeLoop:
+        def call_soon_threadsafe(self, fn: object, items: list[tuple[object, object, bool]]) -> None:
+            events.append(("callback", [(value, ok) for _, value, ok in items]))
+
+    class FakeConn:
+        def __init__(self, msgs: list[tuple[object, ...]], together: int) -> None:
+            self.msgs, self.together = msgs, together  # the first `together` arrive at once
+
+        def recv(self) -> tuple[object, ...]:
+            if not self.msgs:
+                raise EOFError
+            self.together -= 1
+            return self.msgs.pop(0)
+
+        def poll(self, timeout: float) -> bool:
+            return bool(self.msgs) and self.together > 0
+
+    loop = FakeLoop()
+    w = ProcessWriter.__new__(ProcessWriter)
+    w._setup(tmp_path, lambda m, lives: events.append(("state", m)), "request", None)
+    w._proc = None
+    w._closing = True  # the fake connection's end is expected: no error log
+    replies = {}
+    for rid in (1, 2, 3, 4):
+        r = pw._AsyncReply.__new__(pw._AsyncReply)
+        r._loop = loop  # type: ignore[assignment]
+        replies[rid] = w._pending[rid] = r
+    err = pw._pack_error(StorageError("disk full"))
+    w._conn = FakeConn([("r", 1, True, None), ("r", 2, False, err), ("state", "m1", []),
+                        ("r", 3, True, 7), ("r", 4, True, None)], together=5)
+    w._install = lambda manifest, packed: events.append(("state", manifest))  # type: ignore[method-assign]
+    w._read_loop()
+    assert [e[0] for e in events] == ["callback", "state", "callback"]
+    first = events[0][1]
+    assert first[0] == (None, True) and isinstance(first[1][0], StorageError) and first[1][1] is False
+    assert events[2][1] == [(7, True), (None, True)]
+    assert not w._pending

@@ -170,6 +170,19 @@ class _AsyncReply:
                 self._fut.set_exception(value)
 
 
+def _hand_over(batch: dict[asyncio.AbstractEventLoop, list[tuple[_AsyncReply, Any, bool]]]) -> None:
+    """Settle each event loop's waiting answers in one callback on that loop; empties ``batch``."""
+    for loop, items in batch.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(_settle_all, items)
+    batch.clear()
+
+
+def _settle_all(items: list[tuple[_AsyncReply, Any, bool]]) -> None:
+    for reply, value, ok in items:
+        reply._settle(value, ok)
+
+
 class ProcessWriter:
     """A live writer of the on-disk index at ``path``, running in a child process.
 
@@ -298,20 +311,36 @@ class ProcessWriter:
             log.exception("cannot open the state published by the indexer of %s", self._path)
 
     def _read_loop(self) -> None:
+        """Answers and states, in the order sent. The answers already waiting together (a group
+        commit answers its writes at once) are handed to each event loop in one callback: one
+        wake-up of the loop for the batch, not one per write; a state is installed after the
+        answers before it are handed over."""
+        batch: dict[asyncio.AbstractEventLoop, list[tuple[_AsyncReply, Any, bool]]] = {}
         try:
             while True:
                 msg = self._conn.recv()
-                if msg[0] == "state":
-                    self._install(msg[1], msg[2])
-                    continue
-                _, rid, ok, payload = msg
-                reply = self._pending.pop(rid, None)
-                if reply is not None:
-                    reply.give(payload if ok else _unpack_error(payload), ok)
+                while True:
+                    if msg[0] == "state":
+                        _hand_over(batch)
+                        self._install(msg[1], msg[2])
+                    else:
+                        _, rid, ok, payload = msg
+                        reply = self._pending.pop(rid, None)
+                        if isinstance(reply, _AsyncReply):
+                            batch.setdefault(reply._loop, []).append(
+                                (reply, payload if ok else _unpack_error(payload), ok))
+                        elif reply is not None:
+                            reply.give(payload if ok else _unpack_error(payload), ok)
+                    if not self._conn.poll(0):
+                        break
+                    msg = self._conn.recv()
+                _hand_over(batch)
         except (EOFError, OSError) as e:
+            _hand_over(batch)
             self._fail(e)
         except Exception as e:  # an unreadable message: fail every caller rather than leave them waiting
             log.exception("reading from the indexer process of %s failed", self._path)
+            _hand_over(batch)
             self._fail(e)
             self._kill()
 
