@@ -339,7 +339,8 @@ class ProcessWriter:
             _hand_over(batch)
             self._fail(e)
         except Exception as e:  # an unreadable message: fail every caller rather than leave them waiting
-            log.exception("reading from the indexer process of %s failed", self._path)
+            if not (self._closing or self._closed):
+                log.exception("reading from the indexer process of %s failed", self._path)
             _hand_over(batch)
             self._fail(e)
             self._kill()
@@ -471,6 +472,8 @@ class ProcessWriter:
             self._proc.join(30.0)
             if self._proc.is_alive():  # pragma: no cover - a stuck child
                 self._kill()
+        elif self._reader is not threading.current_thread():
+            self._reader.join(10.0)  # detached: the indexer closes its end; the reply thread sees it
         self._conn.close()
 
     def _kill(self) -> None:
@@ -623,7 +626,7 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
             while True:
                 try:
                     rid, method, args, kwargs = c.recv()
-                except (EOFError, OSError):
+                except (EOFError, OSError, TypeError, ValueError):  # gone, or closed here at shutdown
                     return
                 if method == "close":
                     send(("r", rid, True, None), c)

@@ -169,8 +169,13 @@ class IndexHandle:
                 self._writer = None
 
     def close(self) -> None:
+        """Commit and release the writer, then close the index. A writer attached to another
+        worker's indexer only detaches: that worker commits (everything acknowledged is in the
+        shared log either way), and it may already be closing as the server stops."""
         try:
-            self.commit()
+            w = self._writer
+            if not (isinstance(w, ProcessWriter) and w.attached):
+                self.commit()
         finally:
             try:
                 with self._lock:  # the server stops: an indexer other workers attached to closes too
