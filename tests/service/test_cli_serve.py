@@ -102,6 +102,57 @@ def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
             missing = {k for k in missing if httpx.get(f"{url}/v1/indexes/w/documents/new-{k}").status_code != 200}
             time.sleep(0.2)
         assert not missing
+        # SIGKILL the shared indexer (the forkserver's child) under writes: they answer 503 until
+        # a worker starts the next one (the other attaches), then 200 again from every worker
+        import os
+        import threading
+
+        def children(pid: int) -> list[int]:
+            out = []
+            for p in os.listdir("/proc"):
+                if p.isdigit():
+                    try:
+                        raw = Path(f"/proc/{p}/stat").read_text()
+                    except OSError:
+                        continue
+                    if int(raw[raw.rindex(")") + 2:].split()[1]) == pid:
+                        out.append(int(p))
+            return out
+
+        def put_retrying(k: int) -> int:
+            for _ in range(100):
+                status = put(k)
+                if status != 503:
+                    return status
+                time.sleep(0.1)
+            return status
+
+        stop = threading.Event()
+        results: list[int] = []
+
+        def keep_writing(t: int) -> None:
+            k = 0
+            while not stop.is_set():
+                results.append(put_retrying(1000 * (t + 1) + k))
+                k += 1
+
+        writers = [threading.Thread(target=keep_writing, args=(t,)) for t in range(4)]
+        for t in writers:
+            t.start()
+        try:
+            indexers: list[int] = []
+            deadline = time.monotonic() + 30
+            while not indexers and time.monotonic() < deadline:
+                indexers = [c for w in children(proc.pid) for fs in children(w) for c in children(fs)]
+                time.sleep(0.05)
+            assert len(indexers) == 1, indexers
+            os.kill(indexers[0], signal.SIGKILL)
+            time.sleep(2.0)
+        finally:
+            stop.set()
+            for t in writers:
+                t.join(60)
+        assert len(results) > 20 and set(results) == {200}, results
         r = httpx.post(url + "/v1/indexes", json={"name": "new"})
         assert r.status_code == 400 and "--workers 1" in r.json()["error"]["message"]
         assert httpx.get(url + "/v1/info").json()["workers"] == 2
