@@ -18,7 +18,12 @@ and moves that work off the serving process:
   mapped; the files are immutable) and installs the searcher, so searches run entirely in the
   parent and see writes within ``refresh_interval_s``, as with an in-process writer;
 - states are published in order (the child sends them while holding the writer's lock), and a
-  state naming a segment merged away meanwhile is skipped — the next one follows.
+  state naming a segment merged away meanwhile is skipped — the next one follows;
+- with a ``share_key`` (the workers of one ``heron serve --workers N``) the child also listens on
+  an abstract Unix socket named after the index path: other processes of the group attach
+  (:meth:`ProcessWriter.attach`) instead of failing on the write lock, send their operations
+  there and receive every published state. Binding that socket decides which process of the
+  group starts the indexer.
 
 If the child dies, pending calls fail with :class:`~heron.errors.StorageError` and the writer
 reports ``closed``; acknowledged writes are in the log and the next writer replays them. The
@@ -693,7 +698,8 @@ def share_address(path: str | os.PathLike[str]) -> str:
 def _share_listener(path: str, key: bytes) -> Any:
     from multiprocessing.connection import Listener
 
-    return Listener(share_address(path), family="AF_UNIX", authkey=key)
+    # a deep backlog: attachments queue while the writer opens (replaying the log)
+    return Listener(share_address(path), family="AF_UNIX", backlog=64, authkey=key)
 
 
 def _stop_sharing(listener: Any, closed: threading.Event, pool: ThreadPoolExecutor,
