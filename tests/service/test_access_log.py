@@ -197,3 +197,27 @@ def test_write_access_line_falls_back_to_the_logger() -> None:
         assert got == ["plain"]
     finally:
         logger.removeHandler(keep)
+
+
+def test_a_handler_level_or_filter_is_respected() -> None:
+    """Someone raised heron's handler's level or gave it a filter: the line goes through the
+    logger as a record, so that setting decides (here: dropped)."""
+    stream = io.StringIO()
+    h = AccessLineHandler(stream, flush_interval_s=60.0)
+    logger = logging.getLogger("heron.test.access-level")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(h)
+    try:
+        h.setLevel(logging.WARNING)
+        write_access_line(logger, "dropped by level")
+        h.setLevel(logging.NOTSET)
+        h.addFilter(lambda record: False)
+        write_access_line(logger, "dropped by filter")
+        h.filters.clear()
+        write_access_line(logger, "kept")
+        h.flush()
+        assert stream.getvalue() == "kept\n"
+    finally:
+        logger.removeHandler(h)
+        h.close()

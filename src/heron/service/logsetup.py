@@ -97,10 +97,12 @@ class AccessLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def write_access_line(logger: logging.Logger, line: str) -> None:
     """Log ``line`` at INFO on ``logger`` (the caller checked that INFO is enabled): straight into
-    an :class:`AccessLineHandler` that is the logger's only handler (no filters), else as a
-    record through the logger (its handlers, filters and propagation, e.g. a test's capture)."""
+    an :class:`AccessLineHandler` that is the logger's only handler (no filters, level INFO or
+    lower), else as a record through the logger (its handlers, filters and propagation, e.g. a
+    test's capture)."""
     handlers: list[Any] = logger.handlers
-    if len(handlers) == 1 and type(handlers[0]) is AccessLineHandler and not logger.filters:
+    if (len(handlers) == 1 and type(handlers[0]) is AccessLineHandler and not logger.filters
+            and not handlers[0].filters and handlers[0].level <= logging.INFO):
         handlers[0].write_line(line)
     else:
         logger.info(line)
