@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from heron.config import IndexSettings
-from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError, LockError
+from heron.errors import ConfigError, IndexExistsError, IndexNotFoundError, LockError, StorageError
 from heron.index.manifest import MANIFEST, Manifest
 from heron.index.reader import IndexReader, Searcher
 from heron.index.writer import DEFAULT_REFRESH_INTERVAL_S, IndexWriter
@@ -235,15 +235,17 @@ def _shared_process_writer(path: str, install: Any, durability: str, share_key: 
                            options: dict[str, Any]) -> ProcessWriter:
     """Attach to the group's indexer of ``path``, else start it. The group's socket decides who
     starts it (binding it is exclusive): a process that loses that race attaches to the winner
-    (waiting while it opens its writer); one whose indexer closed meanwhile tries again.
-    ``LockError`` at once when a process outside the group (another key, or none) holds the
-    index."""
+    (waiting while it opens its writer). Transient failures — an indexer that closes or dies
+    during the handshake, a killed indexer's write lock not yet released — are retried for a
+    few seconds; ``LockError`` when a process outside the group (another key, or none) holds
+    the index."""
     import multiprocessing
 
     from heron.index.process_writer import IndexerShared, ProcessWriter
 
     refresh = options.get("refresh_interval_s", DEFAULT_REFRESH_INTERVAL_S)
-    for attempt in range(50):
+    deadline = time.monotonic() + 5.0
+    while True:
         try:
             return ProcessWriter.attach(path, on_state=install, share_key=share_key, durability=durability,
                                         refresh_interval_s=refresh)
@@ -251,8 +253,16 @@ def _shared_process_writer(path: str, install: Any, durability: str, share_key: 
             pass
         except multiprocessing.AuthenticationError:
             raise LockError(f"index {path!r} is being written by another process (not of this server)") from None
+        except (EOFError, OSError, StorageError):  # it closed or died while we attached: again
+            if time.monotonic() > deadline:
+                raise StorageError(f"the indexer process of {path!r} kept closing while attaching; retry") from None
+            time.sleep(0.05)
+            continue
         try:
             return ProcessWriter(path, on_state=install, durability=durability, share_key=share_key, **options)
         except IndexerShared:  # another one of the group won: attach to it next time round
-            time.sleep(0.01 * attempt)
-    raise LockError(f"cannot start or reach the indexer process of {path!r}: it kept closing; retry")
+            time.sleep(0.01)
+        except LockError:  # from outside the group, or a killed indexer's lock not released yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
