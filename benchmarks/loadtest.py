@@ -753,13 +753,19 @@ def wait_quiet(served: Served | None, settle: float, timeout: float = 20.0) -> N
         last = now
 
 
+def _summed(counts: list[dict[str, int]]) -> dict[str, int]:
+    """Counts by key (status codes) added over several runs."""
+    out: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 def _pooled_writes(parts: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     """The ingest worker's figures over several rounds: counts summed, latencies pooled."""
     lat = np.asarray([x for p in parts for x in p["write_latencies_ms"]], dtype=np.float64)
-    statuses: dict[str, int] = {}
-    for p in parts:
-        for k, v in p["write_status_counts"].items():
-            statuses[k] = statuses.get(k, 0) + v
+    statuses = _summed([p["write_status_counts"] for p in parts])
     in_window = sum(p["writes_in_window"] for p in parts)
     return {
         "offered_write_rps": parts[0]["offered_write_rps"], "ingest_clients": parts[0]["ingest_clients"],
@@ -812,10 +818,7 @@ def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payload
     results = []
     for state in ("idle", "under ingest"):
         rs = parts[state]
-        statuses: dict[Any, int] = {}
-        for r in rs:
-            for key, v in r.status_counts.items():
-                statuses[key] = statuses.get(key, 0) + v
+        statuses = _summed([r.status_counts for r in rs])
         name = f"open, {label}, {state}" + (f" ({rounds} rounds pooled)" if rounds > 1 else "")
         r = summarize(name, pooled[state], sum(r.errors for r in rs), sum(r.seconds for r in rs), statuses,
                       offered=a.rate)

@@ -175,17 +175,30 @@ def _ids(idx: heron.Index) -> set[str]:
     return {h.id for h in idx.search("heron", k=1000, fields=False)}
 
 
+def _two_opens(tmp_path: Path, **options: object) -> tuple[Path, bytes, heron.Index, heron.Index,
+                                                            ProcessWriter, ProcessWriter]:
+    """A new index opened twice (as by two workers) and a process writer from each with one key:
+    the first starts the indexer, the second attaches to it."""
+    path = tmp_path / "i"
+    heron.Index.create(path).close()
+    key = os.urandom(32)
+    a, b = heron.Index.open(path), heron.Index.open(path)
+    return path, key, a, b, a.process_writer(share_key=key, **options), b.process_writer(share_key=key, **options)
+
+
+def _wait_closed(*writers: ProcessWriter) -> None:
+    deadline = time.monotonic() + 10
+    while not all(w.closed for w in writers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(w.closed for w in writers)
+
+
 def test_processes_with_one_key_share_one_indexer(tmp_path: Path) -> None:
     """Two opens of an index with the same ``share_key`` (as two server workers do): the first
     starts the indexer, the second attaches to it instead of failing on the write lock; writes
     from either are acknowledged, every published state reaches both, a detach leaves the owner
     writing, and a wrong key is refused like any other process holding the lock."""
-    path = tmp_path / "i"
-    heron.Index.create(path).close()
-    key = os.urandom(32)
-    a, b = heron.Index.open(path), heron.Index.open(path)
-    wa = a.process_writer(share_key=key, refresh_interval_s=0.05)
-    wb = b.process_writer(share_key=key, refresh_interval_s=0.05)
+    path, _key, a, b, wa, wb = _two_opens(tmp_path, refresh_interval_s=0.05)
     try:
         assert not wa.attached and wb.attached
         assert wa.others_attached == 1
@@ -221,19 +234,11 @@ def test_an_attached_writer_fails_cleanly_when_the_owner_closes(tmp_path: Path) 
     """The owner closing its indexer under an attached process: the attached writer reports
     ``closed`` and a write raises ``StorageError`` saying to retry; a new open becomes the
     owner."""
-    path = tmp_path / "i"
-    heron.Index.create(path).close()
-    key = os.urandom(32)
-    a, b = heron.Index.open(path), heron.Index.open(path)
-    wa = a.process_writer(share_key=key)
-    wb = b.process_writer(share_key=key)
+    path, key, a, b, wa, wb = _two_opens(tmp_path)
     try:
         wb.add({"id": "x", "text": "heron"})
         wa.close()
-        deadline = time.monotonic() + 10
-        while not wb.closed and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert wb.closed
+        _wait_closed(wb)
         with pytest.raises(StorageError, match="retry"):
             wb.add({"id": "y", "text": "heron"})
         w2 = b.process_writer(share_key=key)  # nobody owns it now: this one starts the indexer
@@ -255,12 +260,7 @@ def test_a_killed_shared_indexer_is_replaced_and_loses_no_acknowledged_write(tmp
     """SIGKILL the indexer two processes share: both writers report closed, the next opens
     elect a new owner (one starts the indexer, the other attaches), it replays the log, and
     every write acknowledged before and after the kill is in the index."""
-    path = tmp_path / "i"
-    heron.Index.create(path).close()
-    key = os.urandom(32)
-    a, b = heron.Index.open(path), heron.Index.open(path)
-    wa = a.process_writer(share_key=key)
-    wb = b.process_writer(share_key=key)
+    path, key, a, b, wa, wb = _two_opens(tmp_path)
     acked: set[str] = set()
     try:
         for i in range(10):
@@ -268,10 +268,7 @@ def test_a_killed_shared_indexer_is_replaced_and_loses_no_acknowledged_write(tmp
             w.add({"id": f"before-{i}", "text": "heron"})
             acked.add(f"before-{i}")
         os.kill(wa._proc.pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while not (wa.closed and wb.closed) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert wa.closed and wb.closed
+        _wait_closed(wa, wb)
         with pytest.raises(StorageError, match="retry"):
             wb.add({"id": "lost", "text": "never acknowledged"})
         wb2 = b.process_writer(share_key=key)

@@ -83,9 +83,8 @@ def test_wrk_closed_loop(loadtest: ModuleType, live: LiveServer) -> None:
     assert r.requests > 0 and r.errors == 0 and r.tool == "wrk" and r.p50_ms > 0
 
 
-def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
-    """Searches idle, then under a concurrent writer process, on a throwaway copy of the index
-    that the script serves and deletes: the original is not written to."""
+def _ingest_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """An index of ``DOCS``, three queries and the same documents as a BEIR corpus to write."""
     import heron
 
     index = tmp_path / "idx"
@@ -97,6 +96,15 @@ def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"_id": d["id"], "title": d["title"], "text": d["text"]}) + "\n"
                               for d in DOCS))
+    return index, queries, corpus
+
+
+def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
+    """Searches idle, then under a concurrent writer process, on a throwaway copy of the index
+    that the script serves and deletes: the original is not written to."""
+    import heron
+
+    index, queries, corpus = _ingest_inputs(tmp_path)
     out = tmp_path / "report"
     rc = loadtest.main(["--index-path", str(index), "--queries", str(queries), "--phase", "ingest",
                         "--snippets", "off", "--duration", "1", "--warmup", "0.2", "--rate", "50",
@@ -120,17 +128,7 @@ def test_ingest_phase_in_rounds(loadtest: ModuleType, tmp_path: Path) -> None:
     """``--ingest-rounds 2``: idle and ingest windows alternate twice; each state's latencies are
     pooled over the rounds (as many requests as one long window at the same rate), the writes of
     both rounds are counted, and each round's own p99 ratio is reported beside the pooled one."""
-    import heron
-
-    index = tmp_path / "idx"
-    with heron.Index.create(index, SETTINGS) as idx, idx.writer() as w:
-        for d in DOCS:
-            w.add(d)
-    queries = tmp_path / "q.txt"
-    queries.write_text("grey heron\nbird migration\ncat\n")
-    corpus = tmp_path / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps({"_id": d["id"], "title": d["title"], "text": d["text"]}) + "\n"
-                              for d in DOCS))
+    index, queries, corpus = _ingest_inputs(tmp_path)
     out = tmp_path / "report"
     rc = loadtest.main(["--index-path", str(index), "--queries", str(queries), "--phase", "ingest",
                         "--snippets", "off", "--duration", "1.2", "--warmup", "0.2", "--rate", "50",
