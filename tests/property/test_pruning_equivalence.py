@@ -135,3 +135,31 @@ def test_block_boundaries_and_long_lists() -> None:
     ms, ex, ref = _run_all(p)
     assert ms[0].tolist() == ref[0].tolist() == ex[0].tolist()
     assert ms[1].tolist() == ref[1].tolist()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([1, 10, 100, 500]), st.sampled_from([-np.inf, 1.0]),
+       st.booleans())
+def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties: bool) -> None:
+    """The exhaustive kernel's dense path starts its selection from the k-th best chunk maximum:
+    large segments (chunks of 8 to 64 documents), many exact ties (one tf and one length for every
+    posting) and k from 1 to 500 give the reference's documents and scores exactly."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2_000, 9_000))
+    parts = [np.flatnonzero(rng.random(n) < dens).astype(np.uint32) for dens in (0.7, 0.3, 0.02)]
+    docs = np.concatenate(parts)
+    ends = np.cumsum([len(x) for x in parts]).astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    tfs = (np.ones(len(docs)) if ties else rng.integers(1, 9, size=len(docs))).astype(np.uint16)
+    lengths = np.full(n, 40) if ties else rng.integers(1, 300, size=n)
+    knd = (1.2 * (0.25 + 0.75 * lengths / max(1.0, float(lengths.mean()))))[None, :]
+    sat = np.concatenate([
+        compiled.posting_saturation(docs[s:e], tfs[s:e], np.array([0, e - s], dtype=np.int64), 1, knd)
+        for s, e in zip(starts, ends, strict=True)
+    ])
+    weight = np.array([0.4, 0.4, 3.0]) if ties else rng.uniform(0.1, 4.0, size=3)
+    none = np.empty(0, dtype=np.uint8)
+    got = compiled.topk_exhaustive(docs, sat, starts, ends, weight, n, none, k, theta0)
+    want = reference.topk_exhaustive(docs, sat, starts, ends, weight, n, none, k, theta0)
+    assert got[0].tolist() == want[0].tolist()
+    assert got[1].tolist() == want[1].tolist()
