@@ -106,6 +106,28 @@ def test_offset_pages_are_consistent(make_index: Callable[..., heron.Index]) -> 
     assert [x for page in pages for x in page] == full
 
 
+def test_id_only_search_matches_full_search(make_index: Callable[..., heron.Index]) -> None:
+    """``fields=False`` on a one-segment index takes a short path (no merge by score): same ids,
+    scores, addresses and pages as the full path, and as a many-segment index of the same docs."""
+    docs = [{"id": str(i), "text": "word " * (1 + i % 7) + f"tag{i % 3} " + "filler " * (i % 5)} for i in range(90)]
+    one = make_index(docs)
+    assert len(one.searcher().segments) == 1
+    many = heron.Index.in_memory()
+    for start in range(0, len(docs), 20):  # one segment per writer session
+        with many.writer() as w:
+            for d in docs[start : start + 20]:
+                w.add(d)
+    assert len(many.searcher().segments) > 1
+    for q in ("word tag1", "filler tag2 word", "nomatch"):
+        for o in (0, 3, 40):
+            full = one.search(q, k=25, offset=o)
+            lean = one.search(q, k=25, offset=o, fields=False)
+            assert [(h.id, h.score, h.address) for h in lean] == [(h.id, h.score, h.address) for h in full]
+            assert all(h.fields is None for h in lean)
+            assert [(h.id, h.score) for h in many.search(q, k=25, offset=o, fields=False)] == \
+                [(h.id, h.score) for h in lean]
+
+
 def test_ties_break_by_index_order(make_index: Callable[..., heron.Index]) -> None:
     idx = make_index({"id": f"d{i}", "text": "same text"} for i in range(20))
     assert ids(idx.search("same", k=20)) == [f"d{i}" for i in range(20)]

@@ -124,6 +124,14 @@ class Searcher:
             bq = self.binder.bind(self.parse(query, operator))
         cf = compile_filters(filters, self.settings)
         want = k + offset
+        if not fields and not explain and len(self.segments) == 1:
+            # one segment (a merged index): its top-k is the answer, no merge by score needed
+            top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
+            if top is None:
+                return []
+            ids = self.segments[0].reader.ids()
+            return [Hit(ids[d], score, None, None, (0, d))
+                    for d, score in zip(top[0].tolist()[offset:], top[1].tolist()[offset:], strict=True)]
         found = self._collect(bq, cf, want, algorithm)
         if not fields and not explain:
             segs = self.segments
@@ -138,26 +146,36 @@ class Searcher:
             hits.append(Hit(ext, exp.score if exp else score, rec, exp, (si, d)))
         return hits
 
+    def _segment_top(
+        self, si: int, bq: BoundQuery, cf: CompiledFilters | None, want: int, theta: float, algorithm: str
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Top ``want`` (docs, scores) of segment ``si`` above ``theta``; None when nothing in
+        it can match (no terms, or the filters leave no document)."""
+        if want == 0 or not bq.terms:
+            return None
+        v = self.segments[si]
+        if cf is not None or bq.required or bq.excluded or bq.phrases_required or bq.phrases_excluded \
+                or bq.sites_allow or bq.sites_deny:
+            allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)
+            if allowed is not None and not allowed.any():
+                return None
+        else:
+            allowed = v.live
+        ords = bq.seg_ords[si] if bq.seg_ords is not None else None
+        return run_segment(v.reader, bq, self._sat(si), allowed, want, theta, algorithm, ords)
+
     def _collect(
         self, bq: BoundQuery, cf: CompiledFilters | None, want: int, algorithm: str
     ) -> list[tuple[float, int, int, int]]:
         found: list[tuple[float, int, int, int]] = []
-        if want == 0 or not bq.terms:
-            return found
         theta = -np.inf
-        constrained = cf is not None or bool(
-            bq.required or bq.excluded or bq.phrases_required or bq.phrases_excluded or bq.sites_allow
-            or bq.sites_deny
-        )
-        for si, v in enumerate(self.segments):
-            if constrained:
-                allowed = allowed_mask(v.reader, bq, v.live, cf, self.analyzers)
-                if allowed is not None and not allowed.any():
-                    continue
-            else:
-                allowed = v.live
-            ords = bq.seg_ords[si] if bq.seg_ords is not None else None
-            docs, scores = run_segment(v.reader, bq, self._sat(si), allowed, want, theta, algorithm, ords)
+        for si in range(len(self.segments)):
+            top = self._segment_top(si, bq, cf, want, theta, algorithm)
+            if top is None:
+                if want == 0 or not bq.terms:
+                    break
+                continue
+            docs, scores = top
             if len(docs) == 0:
                 continue
             base = self._bases[si]

@@ -303,10 +303,14 @@ class SegmentReader:
 
     # -- ids and stored fields -----------------------------------------------------------
     def external_id(self, doc: int) -> str:
+        return self.ids()[doc]
+
+    def ids(self) -> list[str]:
+        """External id of every doc slot, decoded once and kept (do not modify the list)."""
         ids = self._ids
         if ids is None:
             ids = self._ids = self.all_ids()
-        return ids[doc]
+        return ids
 
     def all_ids(self) -> list[str]:
         b = self._ids_blob.tobytes()
