@@ -185,9 +185,12 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
         f"- Machine: {meta.get('machine', '?')}; load average at start {meta.get('loadavg_start', '?')}, "
         f"at end {meta.get('loadavg_end', '?')} (the machine may be shared: compare ratios, not absolute times)",
         f"- Procedure: single-threaded; build timed; {meta.get('warmup', '?')} warm-up queries, then "
-        f"{meta.get('passes', '?')} timed passes per k in {{10, 100}}; QPS and CPU ms/query from the median pass; "
-        f"latency percentiles over every query of every timed pass. Queries: lowercase, split on non-alphanumerics, "
-        f"OR of the tokens. Index: one flat field `title + \" \" + text` per document.",
+        f"{meta.get('passes', '?')} timed passes per k in {{10, 100}}"
+        + ("; passes interleaved across engines (every worker kept alive, one pass at a time, the order rotating "
+           "per pass)" if meta.get("interleave") else "")
+        + "; QPS and CPU ms/query from the median pass; "
+        "latency percentiles over every query of every timed pass. Queries: lowercase, split on non-alphanumerics, "
+        "OR of the tokens. Index: one flat field `title + \" \" + text` per document.",
         f"- Seed {meta.get('seed', '?')}, {meta.get('queries', '?')} sampled queries for query-less corpora; "
         f"relevance via {meta.get('relevance_impl', '?')} from each engine's top-100 run of the first timed pass.",
         f"- Duration: {fmt_num(meta.get('duration_s'))} s", "",

@@ -36,11 +36,13 @@ import json
 import math
 import os
 import platform
+import select
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +212,27 @@ def write_trec(path: Path, run: dict[str, dict[str, float]], tag: str) -> None:
                 f.write(f"{q} Q0 {d} {rank} {s:.6f} {tag}\n")
 
 
-def run_job(engine: str, cname: str, cinfo: dict[str, Any], qset: dict[str, Any], args: argparse.Namespace,
-            py: str, out_dir: Path, index_root: Path) -> dict[str, Any]:
+@dataclass
+class Job:
+    """One engine x corpus job: the worker's input and where its output goes."""
+
+    engine: str
+    corpus: str
+    spec: dict[str, Any]
+    job: dict[str, Any]
+    job_path: Path
+    res_path: Path
+    log_path: Path
+    index_dir: Path
+    n_docs: int
+    limit: int | None
+    capped: str | None
+    started: float = 0.0
+    load_start: float = 0.0
+
+
+def prepare_job(engine: str, cname: str, qset: dict[str, Any], args: argparse.Namespace, out_dir: Path,
+                index_root: Path) -> Job:
     spec, cspec = ENGINE_SPECS[engine], corpora.CORPORA[cname]
     n_docs = qset["n_docs"]
     limit = spec.get("max_docs") if spec.get("max_docs") and n_docs > spec["max_docs"] else None
@@ -234,49 +255,127 @@ def run_job(engine: str, cname: str, cinfo: dict[str, Any], qset: dict[str, Any]
            "max_pass_seconds": args.max_pass_seconds, "min_queries": 50}
     jobs_dir = WORK / "jobs"
     jobs_dir.mkdir(parents=True, exist_ok=True)
-    job_path = jobs_dir / f"{cname}.{engine}.job.json"
     res_path = jobs_dir / f"{cname}.{engine}.result.json"
     res_path.unlink(missing_ok=True)
-    job_path.write_text(json.dumps(job))
     log_path = out_dir / "logs" / f"{cname}.{engine}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    load_start = os.getloadavg()[0]
-    with open(log_path, "w", encoding="utf-8") as lf:
-        try:
-            proc = subprocess.run([*worker_cmd(py, args), str(job_path), str(res_path)], stdout=lf, stderr=subprocess.STDOUT,
-                                  env=worker_env(), cwd=str(REPO), timeout=args.job_timeout)
-            rc: int | str = proc.returncode
-        except subprocess.TimeoutExpired:
-            rc = "timeout"
-    elapsed = time.perf_counter() - t0
-    if res_path.exists():
-        res: dict[str, Any] = json.loads(res_path.read_text())
+    return Job(engine, cname, spec, job, jobs_dir / f"{cname}.{engine}.job.json", res_path, log_path, index_dir,
+               n_docs, limit, capped)
+
+
+def finish_job(j: Job, rc: int | str, qset: dict[str, Any], args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
+    elapsed = time.perf_counter() - j.started
+    if j.res_path.exists():
+        res: dict[str, Any] = json.loads(j.res_path.read_text())
     else:
-        tail = log_path.read_text(errors="replace")[-600:] if log_path.exists() else ""
+        tail = j.log_path.read_text(errors="replace")[-600:] if j.log_path.exists() else ""
         why = f"killed after {args.job_timeout} s (job timeout)" if rc == "timeout" else f"worker exited with {rc}"
-        res = {"engine": engine, "corpus": cname, "ok": False, "error": f"{why}; log tail: {tail.strip()[-300:]}"}
+        res = {"engine": j.engine, "corpus": j.corpus, "ok": False, "error": f"{why}; log tail: {tail.strip()[-300:]}"}
     res["job_wall_s"] = elapsed
-    res["loadavg_1m"] = {"start": load_start, "end": os.getloadavg()[0]}
-    if capped:
-        res["capped"] = capped
+    res["loadavg_1m"] = {"start": j.load_start, "end": os.getloadavg()[0]}
+    if j.capped:
+        res["capped"] = j.capped
         s10 = (res.get("search") or {}).get("10")
-        if res.get("ok") and s10 and limit:
-            est = s10["qps"] * limit / n_docs
+        if res.get("ok") and s10 and j.limit:
+            est = s10["qps"] * j.limit / j.n_docs
             res["capped"] += (f"; it scores every document, so its cost grows linearly with corpus size: expect "
-                              f"about {est:,.1f} QPS@10 at the full {fmt(n_docs)} documents (extrapolated, not measured)")
+                              f"about {est:,.1f} QPS@10 at the full {fmt(j.n_docs)} documents (extrapolated, not measured)")
             res["extrapolated_qps10_full"] = est
     run = res.pop("run", None)
-    if run is not None and qset.get("qrels") and res.get("ok") and not limit:
+    if run is not None and qset.get("qrels") and res.get("ok") and not j.limit:
         rel, impl = evaluate(qset["qrels"], run)
         res["relevance"] = rel
         args.relevance_impl = impl
         (out_dir / "runs").mkdir(exist_ok=True)
-        write_trec(out_dir / "runs" / f"{cname}.{engine}.trec", run, engine)
+        write_trec(out_dir / "runs" / f"{j.corpus}.{j.engine}.trec", run, j.engine)
     if not args.keep_indexes:
-        shutil.rmtree(index_dir, ignore_errors=True)
-        shutil.rmtree(index_dir.parent / (engine + "-collection"), ignore_errors=True)
+        shutil.rmtree(j.index_dir, ignore_errors=True)
+        shutil.rmtree(j.index_dir.parent / (j.engine + "-collection"), ignore_errors=True)
     return res
+
+
+def run_job(j: Job, qset: dict[str, Any], args: argparse.Namespace, py: str, out_dir: Path) -> dict[str, Any]:
+    """Build and query in one worker process, start to end."""
+    j.job_path.write_text(json.dumps(j.job))
+    j.started = time.perf_counter()
+    j.load_start = os.getloadavg()[0]
+    with open(j.log_path, "w", encoding="utf-8") as lf:
+        try:
+            proc = subprocess.run([*worker_cmd(py, args), str(j.job_path), str(j.res_path)], stdout=lf,
+                                  stderr=subprocess.STDOUT, env=worker_env(), cwd=str(REPO), timeout=args.job_timeout)
+            rc: int | str = proc.returncode
+        except subprocess.TimeoutExpired:
+            rc = "timeout"
+    return finish_job(j, rc, qset, args, out_dir)
+
+
+class _Live:
+    """A worker of an interleaved run, kept alive between its steps."""
+
+    def __init__(self, j: Job, py: str, args: argparse.Namespace) -> None:
+        self.j = j
+        r, w = os.pipe()
+        j.job["reply_fd"] = w
+        j.job_path.write_text(json.dumps(j.job))
+        j.started = time.perf_counter()
+        j.load_start = os.getloadavg()[0]
+        self.log = open(j.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self.proc = subprocess.Popen([*worker_cmd(py, args), str(j.job_path), str(j.res_path)], stdin=subprocess.PIPE,
+                                     stdout=self.log, stderr=subprocess.STDOUT, env=worker_env(), cwd=str(REPO),
+                                     pass_fds=(w,))
+        os.close(w)
+        self.reply = os.fdopen(r, "rb", buffering=0)
+        self.alive = True
+
+    def step(self, timeout: float, go: bool = True) -> bool:
+        """Let the worker run one step (``go``) and wait for it; False when it stopped instead."""
+        if not self.alive:
+            return False
+        try:
+            if go:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(b"go\n")
+                self.proc.stdin.flush()
+            ready, _, _ = select.select([self.reply], [], [], timeout)
+            self.alive = bool(ready) and self.reply.readline() == b"done\n"
+        except (BrokenPipeError, OSError):
+            self.alive = False
+        return self.alive
+
+    def close(self, timeout: float) -> int | str:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        try:
+            rc: int | str = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = "timeout"
+        self.reply.close()
+        self.log.close()
+        return rc
+
+
+def run_interleaved(jobs: list[Job], qset: dict[str, Any], args: argparse.Namespace, pys: dict[str, str],
+                    out_dir: Path) -> list[dict[str, Any]]:
+    """Every engine's worker builds (one at a time) and stays alive; then each timed pass runs
+    for one engine after another, the order rotating by pass, so the engines' passes of a k
+    are spread over the same stretch of time."""
+    live: list[_Live] = []
+    for j in jobs:
+        w = _Live(j, pys[j.spec["env"]], args)
+        log(f"  {j.corpus} x {j.engine}: building")
+        w.step(args.job_timeout, go=False)  # the worker reports once built and open
+        live.append(w)
+    for _k in (10, 100):
+        for p in range(args.passes):
+            order = live[p % len(live):] + live[: p % len(live)]
+            for w in order:
+                w.step(args.job_timeout)
+    out = []
+    for w in live:
+        out.append(finish_job(w.j, w.close(args.job_timeout), qset, args, out_dir))
+    return out
 
 
 def fmt(n: Any) -> str:
@@ -299,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="on query-less corpora, cut a slow engine's pass to about this many seconds (default 120)")
     ap.add_argument("--job-timeout", type=int, default=7200, help="kill one engine x corpus job after this (s)")
     ap.add_argument("--taskset", default=None, help="pin every worker to this CPU list (taskset -c)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="keep every engine's worker alive and alternate their timed passes (order rotating per "
+                         "pass), so that drift in machine speed hits every engine alike; builds stay one at a time")
     ap.add_argument("--keep-indexes", action="store_true", help="keep built indexes under benchmarks/.work/indexes")
     ap.add_argument("--no-setup-peers", action="store_true", help="do not run setup_peers.sh when the peers venv is missing")
     ap.add_argument("--no-plots", action="store_true")
@@ -327,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {"started": started, "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
                  "machine": machine(), "loadavg_start": loadavg(), "passes": args.passes, "warmup": args.warmup,
                  "queries": args.queries, "seed": args.seed, "quick": args.quick, "data_root": str(args.data_root),
-                 "max_pass_seconds": args.max_pass_seconds, "taskset": args.taskset, "pythons": pys},
+                 "max_pass_seconds": args.max_pass_seconds, "taskset": args.taskset, "pythons": pys,
+                 "interleave": args.interleave},
         "peer_install": install, "engines": {}, "corpora": {}, "results": []}
 
     log(f"output: {out_dir}")
@@ -355,11 +458,16 @@ def main(argv: list[str] | None = None) -> int:
                                  "query_model": cspec.query_model, "judged": cspec.judged,
                                  "replicated": cspec.replicated, "notes": list(cspec.notes),
                                  "sources": list(cspec.sources), "replicas": cspec.replicas}
-        for e in engines:
-            if res["engines"][e]["status"] != "ok":
-                continue
-            log(f"  {cname} x {e}: running")
-            r = run_job(e, cname, res["corpora"][cname], qset, args, pys[ENGINE_SPECS[e]["env"]], out_dir, index_root)
+        ok = [e for e in engines if res["engines"][e]["status"] == "ok"]
+        jobs = [prepare_job(e, cname, qset, args, out_dir, index_root) for e in ok]
+        if args.interleave:
+            results = run_interleaved(jobs, qset, args, pys, out_dir)
+        else:
+            results = []
+            for j in jobs:
+                log(f"  {cname} x {j.engine}: running")
+                results.append(run_job(j, qset, args, pys[j.spec["env"]], out_dir))
+        for e, r in zip(ok, results, strict=True):
             res["results"].append(r)
             if r.get("ok"):
                 res["engines"][e].setdefault("config", r.get("config"))

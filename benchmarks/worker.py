@@ -597,6 +597,7 @@ def timed_pass(search: Any, queries: list[str], k: int,
     perf = time.perf_counter
     tt = time.thread_time
     gc.collect()
+    started_at = time.time()  # wall clock: comparable across the workers of an interleaved run
     c0 = time.process_time()
     t0 = perf()
     for i, q in enumerate(queries):
@@ -609,8 +610,27 @@ def timed_pass(search: Any, queries: list[str], k: int,
     cpu = time.process_time() - c0
     if cpu_lat is not None:
         cpu_lat.extend(clat)
-    return ({"wall_s": wall, "cpu_s": cpu, "qps": n / wall if wall > 0 else float("nan"),
+    return ({"wall_s": wall, "cpu_s": cpu, "started_at": started_at, "qps": n / wall if wall > 0 else float("nan"),
              "cpu_ms_per_q": 1000.0 * cpu / n if n else float("nan")}, lat, out)
+
+
+class Gate:
+    """Interleaved runs (``run.py --interleave``): the controller keeps every engine's worker
+    alive and lets one timed pass run at a time, engines alternating, so that a machine whose
+    speed drifts slows every engine alike. ``wait`` blocks until the controller's "go" line on
+    stdin; ``done`` reports a finished step on the reply pipe. Without a reply pipe (one job per
+    process, the default) both do nothing."""
+
+    def __init__(self, reply_fd: int | None) -> None:
+        self.fd = reply_fd
+
+    def wait(self) -> None:
+        if self.fd is not None and sys.stdin.readline() == "":
+            raise SystemExit("controller went away")
+
+    def done(self) -> None:
+        if self.fd is not None:
+            os.write(self.fd, b"done\n")
 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -655,6 +675,8 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     res["index_bytes"] = ib
     res["index_note"] = note
     res["rss_mb"]["after_open"] = rss_mb()
+    gate = Gate(job.get("reply_fd"))
+    gate.done()  # interleaved runs: built and open; wait for the controller from here on
 
     # ---- queries
     queries_all: list[tuple[str, str]] = [tuple(q) for q in job["queries"]]  # type: ignore[misc]
@@ -667,6 +689,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     res["search"] = {}
     run: dict[str, dict[str, float]] = {}
     for k in job.get("ks", [10, 100]):
+        gate.wait()  # the first pass of each k comes with its warm-up
         # warm-up: the first `warmup` queries (cycled if the list is shorter)
         wq = [texts_all[i % len(texts_all)] for i in range(warmup_n)] if texts_all else []
         wl = []
@@ -687,7 +710,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         lats: list[float] = []
         cpu_lats: list[float] = []
         for p in range(passes):
+            if p > 0:
+                gate.wait()
             stats, lat, out = timed_pass(eng.search, texts, k, cpu_lats)
+            gate.done()
             plist.append(stats)
             lats.extend(lat)
             if p == 0 and record_k == k:
