@@ -188,6 +188,8 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
         f"{meta.get('passes', '?')} timed passes per k in {{10, 100}}"
         + ("; passes interleaved across engines (every worker kept alive, one pass at a time, the order rotating "
            "per pass)" if meta.get("interleave") else "")
+        + (f"; a query list shorter than {meta['min_pass_queries']:,} is cycled within each pass to at least that "
+           "many queries" if meta.get("min_pass_queries") else "")
         + "; QPS and CPU ms/query from the median pass; "
         "latency percentiles over every query of every timed pass. Queries: lowercase, split on non-alphanumerics, "
         "OR of the tokens. Index: one flat field `title + \" \" + text` per document.",

@@ -252,7 +252,8 @@ def prepare_job(engine: str, cname: str, qset: dict[str, Any], args: argparse.Na
     job = {"engine": engine, "corpus": cname, "manifest": corpora.manifest(cspec, args.data_root, limit),
            "index_dir": str(index_dir), "queries": queries, "ks": [10, 100], "passes": args.passes,
            "warmup": warmup, "record_run_k": 100 if cspec.judged else None, "judged": cspec.judged,
-           "max_pass_seconds": args.max_pass_seconds, "min_queries": 50}
+           "max_pass_seconds": args.max_pass_seconds, "min_queries": 50,
+           "min_pass_queries": args.min_pass_queries}
     jobs_dir = WORK / "jobs"
     jobs_dir.mkdir(parents=True, exist_ok=True)
     res_path = jobs_dir / f"{cname}.{engine}.result.json"
@@ -398,6 +399,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="on query-less corpora, cut a slow engine's pass to about this many seconds (default 120)")
     ap.add_argument("--job-timeout", type=int, default=7200, help="kill one engine x corpus job after this (s)")
     ap.add_argument("--taskset", default=None, help="pin every worker to this CPU list (taskset -c)")
+    ap.add_argument("--min-pass-queries", type=int, default=2000,
+                    help="cycle a shorter query list within each timed pass to at least this many queries "
+                         "(default 2000; the judged sets have 35-300 queries)")
     ap.add_argument("--interleave", action="store_true",
                     help="keep every engine's worker alive and alternate their timed passes (order rotating per "
                          "pass), so that drift in machine speed hits every engine alike; builds stay one at a time")
@@ -430,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
                  "machine": machine(), "loadavg_start": loadavg(), "passes": args.passes, "warmup": args.warmup,
                  "queries": args.queries, "seed": args.seed, "quick": args.quick, "data_root": str(args.data_root),
                  "max_pass_seconds": args.max_pass_seconds, "taskset": args.taskset, "pythons": pys,
-                 "interleave": args.interleave},
+                 "interleave": args.interleave, "min_pass_queries": args.min_pass_queries},
         "peer_install": install, "engines": {}, "corpora": {}, "results": []}
 
     log(f"output: {out_dir}")

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.data]
 def test_interleaved_passes_alternate_between_engines(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "out"
     rc = run.main(["--corpora", "cranfield", "--engines", "heron,heron-mf", "--interleave", "--passes", "2",
-                   "--warmup", "10", "--no-plots", "--no-setup-peers", "--data", str(shared_data), "--out", str(out)])
+                   "--warmup", "10", "--min-pass-queries", "500", "--no-plots", "--no-setup-peers", "--data", str(shared_data), "--out", str(out)])
     assert rc == 0
     res = json.loads((out / "results.json").read_text())
     assert res["meta"]["interleave"] is True
@@ -30,6 +30,9 @@ def test_interleaved_passes_alternate_between_engines(tmp_path: Path, shared_dat
     for r in by_engine.values():
         assert r["ok"], r.get("error")
         assert r["relevance"]["ndcg@10"] > 0.3
+        # Cranfield's 225 queries cycled to >= 500 per timed pass; relevance from one cycle
+        assert r["search"]["10"]["cycles_per_pass"] == 3
+        assert r["search"]["10"]["queries"] == 225
     for k in ("10", "100"):
         # (start time, engine, pass) of every timed pass of this k, in time order
         timeline = sorted((p["started_at"], e, i) for e, r in by_engine.items()
