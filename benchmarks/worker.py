@@ -698,17 +698,21 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             eng.search(q, k)
             wl.append(time.perf_counter() - ws)
         n_use = len(texts_all)
-        if max_pass_s and wq and not job.get("judged"):
-            tail = wl[len(wl) // 2:]  # the first warm-up queries pay for JIT compilation and cold caches
-            est = sum(tail) / len(tail)
-            if est * n_use > max_pass_s:
-                n_use = max(min(min_q, n_use), int(max_pass_s / est))
-                res["notes"].append(f"k={k}: pass capped to {n_use}/{len(texts_all)} queries "
-                                    f"(warm-up estimate {1000 * est:.1f} ms/query, budget {max_pass_s} s/pass)")
+        tail = wl[len(wl) // 2:]  # the first warm-up queries pay for JIT compilation and cold caches
+        est = sum(tail) / len(tail) if tail else 0.0
+        if max_pass_s and wq and not job.get("judged") and est * n_use > max_pass_s:
+            n_use = max(min(min_q, n_use), int(max_pass_s / est))
+            res["notes"].append(f"k={k}: pass capped to {n_use}/{len(texts_all)} queries "
+                                f"(warm-up estimate {1000 * est:.1f} ms/query, budget {max_pass_s} s/pass)")
         texts = texts_all[:n_use]
         # a short query set (the judged sets: 35-300 queries) is cycled so that a pass lasts long
-        # enough to time (a pass of 300 fast queries is ~30 ms, within the machine's noise)
+        # enough to time (a pass of 300 fast queries is ~30 ms, within the machine's noise); never a
+        # capped list, and never beyond the pass budget
         cycles = max(1, -(-int(job.get("min_pass_queries", 0)) // max(1, n_use)))
+        if n_use < len(texts_all):
+            cycles = 1
+        elif max_pass_s and est > 0:
+            cycles = max(1, min(cycles, int(max_pass_s / (est * n_use))))
         timed_texts = texts * cycles
         plist = []
         lats: list[float] = []

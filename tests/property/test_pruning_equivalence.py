@@ -163,3 +163,14 @@ def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties
     want = reference.topk_exhaustive(docs, sat, starts, ends, weight, n, none, k, theta0)
     assert got[0].tolist() == want[0].tolist()
     assert got[1].tolist() == want[1].tolist()
+
+
+def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
+    docs = np.array([0, 1, 2, 1, 2], dtype=np.uint32)
+    sat = np.full(5, 0.5, dtype=np.float32)
+    start, end = np.array([0, 3], dtype=np.int64), np.array([3, 5], dtype=np.int64)
+    acc, hit = np.zeros(3), np.zeros(3, dtype=np.uint8)
+    got = compiled.topk_exhaustive_scratch(docs, sat, start, end, np.array([1.0, 2.0]), np.empty(0, dtype=np.uint8),
+                                           0, -np.inf, acc, hit)
+    assert len(got[0]) == 0 and len(got[1]) == 0
+    assert not acc.any() and not hit.any()

@@ -108,6 +108,8 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     hs = np.empty(max(k, 1), dtype=np.float64)
     hd = np.empty(max(k, 1), dtype=np.int64)
     size = 0
+    if k <= 0:
+        return _heap_sorted(hs, hd, 0)
     if 2 * total >= ndocs:
         for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
             w = weight[i]
@@ -492,9 +494,9 @@ def topk_terms(  # type: ignore[no-untyped-def]
     (``mode`` 0): term-at-a-time when the segment is small, the query has few postings, or
     it has at least one posting per two documents (its selection scan skips most of the
     accumulator by chunks); windowed MaxScore otherwise. Measured per query, kernel only
-    (``benchmarks/reports/2026-11-26-exhaustive-selection.md``): exhaustive 295 vs MaxScore
-    445 us on IMDb 12-word queries, 621 vs 1,084 us on blog; on enwiki titles MaxScore 39.6
-    vs 43.4 us, and the rule picks each where it wins."""
+    (``benchmarks/reports/2026-11-26-exhaustive-selection.md``): exhaustive vs MaxScore 295 vs
+    445 us on IMDb 12-word queries, 704 vs 1,153 us on blog, 43.8 vs 43.4 us on enwiki titles
+    (which the rule leaves to MaxScore)."""
     _, st, en, bs, ub, w, f = prepare_cursors(
         list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
     )
