@@ -327,6 +327,7 @@ class _Live:
         os.close(w)
         self.reply = os.fdopen(r, "rb", buffering=0)
         self.alive = True
+        self.timed_out = False
 
     def step(self, timeout: float, go: bool = True) -> bool:
         """Let the worker run one step (``go``) and wait for it; False when it stopped instead."""
@@ -338,6 +339,9 @@ class _Live:
                 self.proc.stdin.write(b"go\n")
                 self.proc.stdin.flush()
             ready, _, _ = select.select([self.reply], [], [], timeout)
+            if not ready:  # past the job timeout: stop it, so it cannot run beside the others' passes
+                self.proc.kill()
+                self.timed_out = True
             self.alive = bool(ready) and self.reply.readline() == b"done\n"
         except (BrokenPipeError, OSError):
             self.alive = False
@@ -354,7 +358,7 @@ class _Live:
             rc = "timeout"
         self.reply.close()
         self.log.close()
-        return rc
+        return "timeout" if self.timed_out else rc
 
 
 def run_interleaved(jobs: list[Job], qset: dict[str, Any], args: argparse.Namespace, pys: dict[str, str],
@@ -368,7 +372,7 @@ def run_interleaved(jobs: list[Job], qset: dict[str, Any], args: argparse.Namesp
         log(f"  {j.corpus} x {j.engine}: building")
         w.step(args.job_timeout, go=False)  # the worker reports once built and open
         live.append(w)
-    for _k in (10, 100):
+    for _k in jobs[0].job["ks"] if jobs else ():
         for p in range(args.passes):
             order = live[p % len(live):] + live[: p % len(live)]
             for w in order:

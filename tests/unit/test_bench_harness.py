@@ -261,3 +261,19 @@ def test_report_tables_ratios_and_missing_peers() -> None:
     assert "0.700 / 0.900" in md  # relevance matrix
     summary = report.summary_table(res)
     assert summary is not None and "2.00x (tantivy-lean)" in summary
+
+
+def test_interleaved_worker_past_its_timeout_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker of an interleaved run that does not report within the job timeout is killed (so it
+    cannot run beside the other engines' passes) and its job ends as a timeout."""
+    import argparse
+    import time
+
+    monkeypatch.setattr(run, "worker_cmd", lambda py, args: [sys.executable, "-c", "import time; time.sleep(60)"])
+    j = run.Job("heron", "cranfield", {"env": "heron"}, {"ks": [10]}, tmp_path / "job.json", tmp_path / "res.json",
+                tmp_path / "log.txt", tmp_path / "idx", 10, None, None)
+    w = run._Live(j, sys.executable, argparse.Namespace(taskset=None))
+    t0 = time.perf_counter()
+    assert w.step(0.5, go=False) is False
+    assert w.close(10) == "timeout"
+    assert time.perf_counter() - t0 < 5  # killed, not waited out
