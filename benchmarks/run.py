@@ -230,6 +230,12 @@ class Job:
     started: float = 0.0
     load_start: float = 0.0
 
+    def start(self) -> None:
+        """Write the worker's input and note when (and under what load) the job started."""
+        self.job_path.write_text(json.dumps(self.job))
+        self.started = time.perf_counter()
+        self.load_start = os.getloadavg()[0]
+
 
 def prepare_job(engine: str, cname: str, qset: dict[str, Any], args: argparse.Namespace, out_dir: Path,
                 index_root: Path) -> Job:
@@ -297,9 +303,7 @@ def finish_job(j: Job, rc: int | str, qset: dict[str, Any], args: argparse.Names
 
 def run_job(j: Job, qset: dict[str, Any], args: argparse.Namespace, py: str, out_dir: Path) -> dict[str, Any]:
     """Build and query in one worker process, start to end."""
-    j.job_path.write_text(json.dumps(j.job))
-    j.started = time.perf_counter()
-    j.load_start = os.getloadavg()[0]
+    j.start()
     with open(j.log_path, "w", encoding="utf-8") as lf:
         try:
             proc = subprocess.run([*worker_cmd(py, args), str(j.job_path), str(j.res_path)], stdout=lf,
@@ -317,9 +321,7 @@ class _Live:
         self.j = j
         r, w = os.pipe()
         j.job["reply_fd"] = w
-        j.job_path.write_text(json.dumps(j.job))
-        j.started = time.perf_counter()
-        j.load_start = os.getloadavg()[0]
+        j.start()
         self.log = open(j.log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen([*worker_cmd(py, args), str(j.job_path), str(j.res_path)], stdin=subprocess.PIPE,
                                      stdout=self.log, stderr=subprocess.STDOUT, env=worker_env(), cwd=str(REPO),

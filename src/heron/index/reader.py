@@ -172,8 +172,6 @@ class Searcher:
         for si in range(len(self.segments)):
             top = self._segment_top(si, bq, cf, want, theta, algorithm)
             if top is None:
-                if want == 0 or not bq.terms:
-                    break
                 continue
             docs, scores = top
             if len(docs) == 0:

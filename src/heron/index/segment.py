@@ -319,7 +319,7 @@ class SegmentReader:
 
     def doc_for_id(self, ext_id: str) -> int:
         if self._id_index is None:
-            self._id_index = {x: i for i, x in enumerate(self.all_ids())}
+            self._id_index = {x: i for i, x in enumerate(self.ids())}
         return self._id_index.get(ext_id, -1)
 
     def stored(self, doc: int) -> dict[str, Any]:
