@@ -113,6 +113,37 @@ def test_maxscore_equals_exhaustive_equals_reference(p: dict[str, object]) -> No
         assert s[i - 1] > s[i] or (s[i - 1] == s[i] and d[i - 1] < d[i])
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(postings_problem())
+def test_list_bounds_give_exactly_the_largest_block_bound(p: dict[str, object]) -> None:
+    """A cursor's upper bound from its list's precomputed bound (``list_bounds``, once per
+    snapshot) is bit for bit the largest of its block bounds (what cursors were sorted by
+    before): same cursor order, so the same summation order and scores."""
+    docs, tfs, start, end = p["docs"], p["tfs"], p["start"], p["end"]
+    field, weight, kn, norms = p["field"], p["weight"], p["kn"], p["norms"]
+    list_start = np.concatenate([start, end[-1:]])  # type: ignore[index]
+    npp = np.concatenate([norms[f, docs[s:e]] for f, s, e in zip(field, start, end, strict=True)])  # type: ignore[index,call-overload]
+    _, imp_off, imp_tf, imp_norm, lb = compiled.block_metadata(docs, tfs, list_start, npp)
+    ub = compiled.cursor_upper_bounds(imp_off, imp_tf, imp_norm, lb[:-1], lb[1:], weight, field, kn)
+    for i, f in enumerate(field.tolist()):  # type: ignore[attr-defined]
+        got = compiled.list_bounds(imp_off, imp_tf, imp_norm, lb[i : i + 2], 1, kn[f : f + 1])  # type: ignore[index]
+        assert got.tolist() == reference.list_bounds(imp_off, imp_tf, imp_norm, lb[i : i + 2], 1, kn[f : f + 1]).tolist()  # type: ignore[index]
+        assert weight[i] * got[0] * (1.0 + 1e-6) + 1e-12 == ub[i]  # type: ignore[index]
+    # prepare_cursors over a one-field dictionary of these lists (ordinals 0..n-1, one unknown)
+    n = len(weight)  # type: ignore[arg-type]
+    lub = compiled.list_bounds(imp_off, imp_tf, imp_norm, lb, 1, kn[:1])  # type: ignore[index]
+    ords = np.concatenate([np.arange(n), [-1]]).astype(np.int64)
+    w = np.concatenate([weight, [1.0]])  # type: ignore[list-item]
+    zeros = np.zeros(n + 1, dtype=np.int64)
+    got_c = compiled.prepare_cursors(list_start, lb, 1, ords, zeros, w, lub)
+    want_c = reference.prepare_cursors(list_start, lb, 1, ords, zeros, w, lub)
+    for a, b in zip(got_c, want_c, strict=True):
+        assert a.tolist() == b.tolist()
+    by_blocks = compiled.cursor_upper_bounds(imp_off, imp_tf, imp_norm, lb[:-1], lb[1:], weight, zeros[:n], kn)
+    assert got_c[4].tolist() == [by_blocks[i] for i in got_c[0].tolist()]
+    assert got_c[0].tolist() == sorted(range(n), key=lambda i: (by_blocks[i], i))
+
+
 def test_block_boundaries_and_long_lists() -> None:
     rng = np.random.default_rng(7)
     n = 20_000

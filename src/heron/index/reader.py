@@ -55,6 +55,7 @@ class Searcher:
         self.analyzers = [get_analyzer(f.analyzer) for f in self.settings.text_fields]
         self._bases = np.cumsum([0] + [v.meta.doc_count for v in views]).tolist()
         self._sats: list[np.ndarray | None] = [None] * len(views)
+        self._lubs: list[np.ndarray | None] = [None] * len(views)
 
     def _sat(self, si: int) -> np.ndarray:
         sat = self._sats[si]
@@ -62,6 +63,14 @@ class Searcher:
             sat = self._sats[si] = self.segments[si].reader.saturation(self.binder.k1, self.binder.b,
                                                                          self.binder.avgdl)
         return sat
+
+    def _lub(self, si: int) -> np.ndarray:
+        """Segment ``si``'s per-list score bounds under this snapshot's statistics."""
+        lub = self._lubs[si]
+        if lub is None:
+            b = self.binder
+            lub = self._lubs[si] = self.segments[si].reader.list_bounds(b.k1, b.b, b.avgdl, b.kn)
+        return lub
 
     @property
     def generation(self) -> int:
@@ -74,6 +83,7 @@ class Searcher:
         ``self``."""
         for si in range(len(self.segments)):
             self._sat(si)
+            self._lub(si)
         return self
 
     def doc_count(self) -> int:
@@ -162,7 +172,7 @@ class Searcher:
         else:
             allowed = v.live
         ords = bq.seg_ords[si] if bq.seg_ords is not None else None
-        return run_segment(v.reader, bq, self._sat(si), allowed, want, theta, algorithm, ords)
+        return run_segment(v.reader, bq, self._sat(si), self._lub(si), allowed, want, theta, algorithm, ords)
 
     def _collect(
         self, bq: BoundQuery, cf: CompiledFilters | None, want: int, algorithm: str
@@ -207,7 +217,7 @@ class Searcher:
 
     def _explain(self, bq: BoundQuery, si: int, doc: int) -> Explanation:
         seg = self.segments[si].reader
-        c = segment_cursors(seg, bq)
+        c = segment_cursors(seg, bq, self._lub(si))
         n = self.stats.doc_count()
         total = 0.0
         scorers = bq.scorers

@@ -235,6 +235,7 @@ class SegmentReader:
         self._ids: list[str] | None = None
         self._scratch = threading.local()
         self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
+        self._lub_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self.vectors: VectorReader | None = open_vectors(directory, name)
 
@@ -258,6 +259,20 @@ class SegmentReader:
         sat: np.ndarray = kernels.impl().posting_saturation(self.docs, self.tfs, self.list_start, self.n_fields, knd)
         self._sat_cache = (key, sat)
         return sat
+
+    def list_bounds(self, k1: Sequence[float], b: Sequence[float], avgdl: Sequence[float], kn: np.ndarray) -> np.ndarray:
+        """Per (term, field) list, the largest saturation its blocks' impacts allow under these
+        parameters (``kn``: the binder's per-norm table for them): a term's score upper bound
+        is its weight times this, without visiting its blocks per query. Cached like
+        :meth:`saturation`."""
+        key = (tuple(k1), tuple(b), tuple(avgdl))
+        hit = self._lub_cache
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        lub: np.ndarray = kernels.impl().list_bounds(self.imp_off, self.imp_tf, self.imp_norm, self.list_bstart,
+                                                     self.n_fields, kn)
+        self._lub_cache = (key, lub)
+        return lub
 
     # -- terms -------------------------------------------------------------------------
     def term_list(self) -> list[str]:

@@ -239,8 +239,9 @@ def topk_maxscore(  # type: ignore[no-untyped-def]
     theta0,
 ):
     """Block-max MaxScore, scored in windows of ``WINDOW`` documents (Lucene's
-    MaxScoreBulkScorer design). Cursors must be ordered by ascending upper bound ``ub`` (from
-    ``cursor_upper_bounds``, already inflated for float safety). Scores use the per-posting
+    MaxScoreBulkScorer design). Cursors must be ordered by ascending upper bound ``ub`` (the
+    largest block bound, already inflated for float safety: ``prepare_cursors`` takes it from
+    the snapshot's ``list_bounds``, ``cursor_upper_bounds`` visits the blocks). Scores use the per-posting
     saturation ``sat`` (exact lengths); block bounds use the per-norm-byte ``kn`` (quantised
     lengths round down, so the bound is never below a score).
 
@@ -433,8 +434,27 @@ def term_doc_freqs(terms_blob, terms_off, list_start, n_fields, q, q_fields):  #
     return ords, dfs
 
 
+@njit(cache=True, nogil=True)
+def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: ignore[no-untyped-def]
+    """Per (term, field) list ``j``, the max over its blocks' impacts of the float32 saturation
+    with ``kn[j % n_fields, norm]`` (once per snapshot: ``kn`` follows the statistics)."""
+    n = len(list_bstart) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for j in range(n):
+        f = j % n_fields
+        best = 0.0
+        for b in range(list_bstart[j], list_bstart[j + 1]):
+            for i in range(imp_off[b], imp_off[b + 1]):
+                tf = float(imp_tf[i])
+                v = np.float64(np.float32(tf / (tf + kn[f, imp_norm[i]])))
+                if v > best:
+                    best = v
+        out[j] = best
+    return out
+
+
 @njit(cache=True)
-def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn):  # type: ignore[no-untyped-def]
+def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub):  # type: ignore[no-untyped-def]
     """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
     upper bound (ties by input index). Pairs with ord < 0 or no postings are dropped.
     Returns (index, start, end, bstart, ub, weight, field)."""
@@ -455,12 +475,7 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
         if e <= s:
             continue
         b0 = list_bstart[j]
-        b1 = list_bstart[j + 1]
-        best = 0.0
-        for b in range(b0, b1):
-            v = _block_bound(b, imp_off, imp_tf, imp_norm, weights[i], kn, fields[i])
-            if v > best:
-                best = v
+        best = (weights[i] * list_ub[j]) * (1.0 + 1e-6) + 1e-12
         # insertion sort by (ub, i)
         q = m
         while q > 0 and ub[q - 1] > best:
@@ -486,8 +501,8 @@ def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, im
 
 @njit(cache=True)
 def topk_terms(  # type: ignore[no-untyped-def]
-    docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, n_fields, ords, fields, weights,
-    kn, allowed, k, theta0, mode, acc, hit,
+    docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, list_ub, n_fields, ords, fields,
+    weights, kn, allowed, k, theta0, mode, acc, hit,
 ):
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
     and run block-max MaxScore (``mode`` 1), the exhaustive scorer (``mode`` 2), or choose
@@ -497,9 +512,7 @@ def topk_terms(  # type: ignore[no-untyped-def]
     (``benchmarks/reports/2026-11-26-exhaustive-selection.md``): exhaustive vs MaxScore 295 vs
     445 us on IMDb 12-word queries, 704 vs 1,153 us on blog, 43.8 vs 43.4 us on enwiki titles
     (which the rule leaves to MaxScore)."""
-    _, st, en, bs, ub, w, f = prepare_cursors(
-        list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
-    )
+    _, st, en, bs, ub, w, f = prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub)
     exhaustive = mode == 2
     if mode == 0:
         total = 0
@@ -737,8 +750,8 @@ def warmup() -> None:
     topk_maxscore(docs, sat, last, imp_off, imp_tf, imp_norm, start, end, lb[:2], ub, weight, field, kn, allowed, 2,
                   -np.inf)
     constraint_mask(docs, start, end, np.array([1, 2], dtype=np.int64), 1, np.ones(3, dtype=np.uint8))
-    prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), imp_off, imp_tf,
-                    imp_norm, kn)
+    lub = list_bounds(imp_off, imp_tf, imp_norm, lb, 1, kn)
+    prepare_cursors(ls, lb, 1, np.array([0, 1, -1]), np.zeros(3, dtype=np.int64), np.ones(3), lub)
     # numba compiles one specialisation per array *mutability* too: segments opened from disk hand
     # the kernels read-only (memory-mapped) block metadata and packed postings, in-memory ones
     # writable arrays; compile both so no first query pays for a compile
@@ -748,8 +761,9 @@ def warmup() -> None:
         return a
 
     for meta in ((last, imp_tf, imp_norm), (ro(last), ro(imp_tf), ro(imp_norm))):
+        list_bounds(imp_off, meta[1], meta[2], lb, 1, kn)
         for mode in (0, 1, 2):
-            topk_terms(docs, sat, meta[0], imp_off, meta[1], meta[2], ls, lb, 1, np.array([0, 1, -1]),
+            topk_terms(docs, sat, meta[0], imp_off, meta[1], meta[2], ls, lb, lub, 1, np.array([0, 1, -1]),
                        np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
                        np.zeros(3), np.zeros(3, dtype=np.uint8))
     blob = np.frombuffer(b"ab", dtype=np.uint8)

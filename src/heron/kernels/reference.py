@@ -166,6 +166,23 @@ def cursor_upper_bounds(
     return out
 
 
+def list_bounds(imp_off: np.ndarray, imp_tf: np.ndarray, imp_norm: np.ndarray, list_bstart: np.ndarray,
+                n_fields: int, kn: np.ndarray) -> np.ndarray:
+    """Per (term, field) list ``j``, the max over its blocks' impacts of
+    ``saturation(tf, kn[j % n_fields, norm])``. Weight times this, inflated like a block bound,
+    is exactly the largest block bound of the list (multiplying by a weight > 0, rounding
+    included, keeps the order of values): a cursor's upper bound without visiting its blocks."""
+    out = np.zeros(len(list_bstart) - 1, dtype=np.float64)
+    for j in range(len(out)):
+        f = j % n_fields
+        best = 0.0
+        for b in range(int(list_bstart[j]), int(list_bstart[j + 1])):
+            for i in range(int(imp_off[b]), int(imp_off[b + 1])):
+                best = max(best, saturation(float(imp_tf[i]), float(kn[f, imp_norm[i]])))
+        out[j] = best
+    return out
+
+
 def lookup_terms(terms_blob: np.ndarray, terms_off: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Ordinal of each query term in a segment's sorted term dictionary, or -1.
 
@@ -207,12 +224,11 @@ def prepare_cursors(
     ords: np.ndarray,
     fields: np.ndarray,
     weights: np.ndarray,
-    imp_off: np.ndarray,
-    imp_tf: np.ndarray,
-    imp_norm: np.ndarray,
-    kn: np.ndarray,
+    list_ub: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
-    """Resolve (term ordinal, field) pairs into cursors sorted by (upper bound, input index)."""
+    """Resolve (term ordinal, field) pairs into cursors sorted by (upper bound, input index);
+    a cursor's upper bound is its weight times its list's ``list_bounds`` entry, inflated like
+    a block bound (the same value as the largest of its block bounds)."""
     rows = []
     for i in range(len(ords)):
         o = int(ords[i])
@@ -222,8 +238,8 @@ def prepare_cursors(
         s, e = int(list_start[j]), int(list_start[j + 1])
         if e <= s:
             continue
-        b0, b1 = int(list_bstart[j]), int(list_bstart[j + 1])
-        ub = max(block_bound(b, imp_off, imp_tf, imp_norm, float(weights[i]), kn, int(fields[i])) for b in range(b0, b1))
+        b0 = int(list_bstart[j])
+        ub = float(weights[i]) * float(list_ub[j]) * (1.0 + 1e-6) + 1e-12
         rows.append((ub, i, s, e, b0))
     rows.sort(key=lambda r: (r[0], r[1]))
     idx = np.array([r[1] for r in rows], dtype=np.int64)
@@ -240,14 +256,12 @@ def prepare_cursors(
 
 def topk_terms(
     docs: np.ndarray, sat: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray, imp_tf: np.ndarray,
-    imp_norm: np.ndarray, list_start: np.ndarray, list_bstart: np.ndarray, n_fields: int, ords: np.ndarray,
-    fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, allowed: np.ndarray, k: int,
+    imp_norm: np.ndarray, list_start: np.ndarray, list_bstart: np.ndarray, list_ub: np.ndarray, n_fields: int,
+    ords: np.ndarray, fields: np.ndarray, weights: np.ndarray, kn: np.ndarray, allowed: np.ndarray, k: int,
     theta0: float, mode: int, acc: np.ndarray, hit: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Resolve cursors and score them (the reference is always exhaustive)."""
-    _, st, en, _, _, w, _ = prepare_cursors(
-        list_start, list_bstart, n_fields, ords, fields, weights, imp_off, imp_tf, imp_norm, kn
-    )
+    _, st, en, _, _, w, _ = prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub)
     return topk_exhaustive(docs, sat, st, en, w, len(acc), allowed, k, theta0)
 
 

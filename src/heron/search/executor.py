@@ -36,11 +36,12 @@ class SegmentCursors:
     field: np.ndarray
 
 
-def segment_cursors(seg: SegmentReader, bq: BoundQuery) -> SegmentCursors:
+def segment_cursors(seg: SegmentReader, bq: BoundQuery, list_ub: np.ndarray) -> SegmentCursors:
+    """``bq``'s cursors in ``seg`` in scoring order; ``list_ub``: the segment's
+    :meth:`~heron.index.segment.SegmentReader.list_bounds` for ``bq``'s statistics."""
     ords = seg.term_ords(bq.terms)
     idx, start, end, bstart, ub, weight, field = kernels.impl().prepare_cursors(
-        seg.list_start, seg.list_bstart, seg.n_fields, ords, bq.fields, bq.weights, seg.imp_off, seg.imp_tf,
-        seg.imp_norm, bq.kn,
+        seg.list_start, seg.list_bstart, seg.n_fields, ords, bq.fields, bq.weights, list_ub,
     )
     return SegmentCursors(idx, start, end, bstart, ub, weight, field)
 
@@ -171,13 +172,15 @@ def run_segment(
     seg: SegmentReader,
     bq: BoundQuery,
     sat: np.ndarray,
+    list_ub: np.ndarray,
     allowed: np.ndarray | None,
     k: int,
     theta0: float,
     algorithm: str = "auto",
     ords: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``k`` (docs, scores) of one segment, entering only above ``theta0``."""
+    """Top ``k`` (docs, scores) of one segment, entering only above ``theta0``; ``sat`` and
+    ``list_ub``: the segment's saturation table and list bounds for ``bq``'s statistics."""
     try:
         mode = ALGORITHMS[algorithm]
     except KeyError:
@@ -187,6 +190,6 @@ def run_segment(
     a = _EMPTY_U8 if allowed is None else allowed
     acc, hit = seg.scratch()
     return kernels.impl().topk_terms(  # type: ignore[no-any-return]
-        seg.docs, sat, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart,
+        seg.docs, sat, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_start, seg.list_bstart, list_ub,
         seg.n_fields, ords, bq.fields, bq.weights, bq.kn, a, k, theta0, mode, acc, hit,
     )
