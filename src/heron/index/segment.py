@@ -293,6 +293,13 @@ class SegmentReader:
         return kernels.impl().term_doc_freqs(  # type: ignore[no-any-return]
             self._terms_blob, self._terms_off, self.list_start, self.n_fields, q, q_fields)
 
+    def bind_terms(self, q: np.ndarray, n_docs: int, field_weight: float) -> tuple[np.ndarray, ...]:
+        """A one-field segment's binding of encoded analysed query terms (repeats included):
+        (ordinals, first occurrences, qtfs, dfs, idfs, weights) of the distinct terms it has
+        (``kernels.reference.bind_terms``)."""
+        return kernels.impl().bind_terms(  # type: ignore[no-any-return]
+            self._terms_blob, self._terms_off, self.list_start, q, n_docs, field_weight)
+
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's all-zero score accumulator and hit flags for term-at-a-time scoring
         (kernels hand them back all-zero)."""

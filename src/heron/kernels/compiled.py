@@ -13,6 +13,8 @@ measures that scenario)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -454,6 +456,48 @@ def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: 
 
 
 @njit(cache=True)
+def bind_terms(terms_blob, terms_off, list_start, q, n_docs, field_weight):  # type: ignore[no-untyped-def]
+    """Bind a bag of analysed query terms to a one-field, one-segment snapshot in one call:
+    look the terms up, drop those without postings, merge repeats (query tf), and weigh each
+    distinct term ``idf * field_weight * qtf``. Returns (ordinals, index of each one's first
+    occurrence in ``q``, qtfs, dfs, idfs, weights), distinct terms in order of first occurrence."""
+    ords = lookup_terms(terms_blob, terms_off, q)
+    m = len(ords)
+    u_ord = np.empty(m, dtype=np.int64)
+    first = np.empty(m, dtype=np.int64)
+    qtf = np.zeros(m, dtype=np.int64)
+    dfs = np.empty(m, dtype=np.int64)
+    u = 0
+    for i in range(m):
+        o = ords[i]
+        if o < 0:
+            continue
+        d = list_start[o + 1] - list_start[o]
+        if d <= 0:
+            continue
+        seen = -1
+        for j in range(u):
+            if u_ord[j] == o:
+                seen = j
+                break
+        if seen >= 0:
+            qtf[seen] += 1
+        else:
+            u_ord[u] = o
+            first[u] = i
+            qtf[u] = 1
+            dfs[u] = d
+            u += 1
+    idf = np.empty(u, dtype=np.float64)
+    w = np.empty(u, dtype=np.float64)
+    for j in range(u):
+        x = math.log(1.0 + (n_docs - dfs[j] + 0.5) / (dfs[j] + 0.5))
+        idf[j] = x
+        w[j] = x * field_weight * qtf[j]
+    return u_ord[:u].copy(), first[:u].copy(), qtf[:u].copy(), dfs[:u].copy(), idf, w
+
+
+@njit(cache=True)
 def prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub):  # type: ignore[no-untyped-def]
     """Resolve (term ordinal, field) pairs of one segment into cursors sorted by ascending
     upper bound (ties by input index). Pairs with ord < 0 or no postings are dropped.
@@ -771,6 +815,7 @@ def warmup() -> None:
     q = np.frombuffer(b"b\xff", dtype=np.uint8)
     for b in (blob.copy(), blob):  # a segment's dictionary is read-only (memory-mapped) or in memory
         term_doc_freqs(b, off, ls, 1, q, np.zeros(1, dtype=np.int64))  # query terms: read-only bytes
+        bind_terms(b, off, ls, q, 3, 1.0)
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

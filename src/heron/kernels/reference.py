@@ -20,6 +20,7 @@ Conventions shared with the compiled kernels:
 from __future__ import annotations
 
 import bisect
+import math
 
 import numpy as np
 
@@ -215,6 +216,38 @@ def term_doc_freqs(
             j = o * n_fields + int(q_fields[i])
             dfs[i] = int(list_start[j + 1]) - int(list_start[j])
     return ords, dfs
+
+
+def bind_terms(
+    terms_blob: np.ndarray, terms_off: np.ndarray, list_start: np.ndarray, q: np.ndarray, n_docs: int,
+    field_weight: float,
+) -> tuple[np.ndarray, ...]:
+    """A bag of analysed query terms (``q`` as for ``lookup_terms``, repeats included) bound to
+    a one-field, one-segment snapshot: the distinct terms that have postings, in order of first
+    occurrence, as (ordinals, index of the first occurrence, query tf, df, idf, weight) with
+    ``idf = log(1 + (n_docs - df + 0.5) / (df + 0.5))`` and ``weight = idf * field_weight * qtf``
+    (what ``QueryBinder`` computes term by term)."""
+    ords = lookup_terms(terms_blob, terms_off, q).tolist()
+    rows: dict[int, list[int]] = {}  # ordinal -> [first occurrence, qtf, df]
+    for i, o in enumerate(ords):
+        if o < 0:
+            continue
+        d = int(list_start[o + 1]) - int(list_start[o])
+        if d <= 0:
+            continue
+        if o in rows:
+            rows[o][1] += 1
+        else:
+            rows[o] = [i, 1, d]
+    idf = [math.log(1.0 + (n_docs - d + 0.5) / (d + 0.5)) for _, _, d in rows.values()]
+    return (
+        np.array(list(rows), dtype=np.int64),
+        np.array([r[0] for r in rows.values()], dtype=np.int64),
+        np.array([r[1] for r in rows.values()], dtype=np.int64),
+        np.array([r[2] for r in rows.values()], dtype=np.int64),
+        np.array(idf, dtype=np.float64),
+        np.array([x * field_weight * r[1] for x, r in zip(idf, rows.values(), strict=True)], dtype=np.float64),
+    )
 
 
 def prepare_cursors(

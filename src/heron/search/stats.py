@@ -59,6 +59,11 @@ class LocalStats:
     def doc_count(self) -> int:
         return self._n
 
+    @property
+    def only_reader(self) -> SegmentReader | None:
+        """The snapshot's segment when it has exactly one (its statistics are that segment's)."""
+        return self._readers[0] if len(self._readers) == 1 else None
+
     def total_length(self, field: int) -> int:
         return self._len[field] if field < len(self._len) else 0
 

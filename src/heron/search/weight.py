@@ -12,6 +12,7 @@ import numpy as np
 from heron.analysis import Analyzer, get_analyzer
 from heron.config import IndexSettings
 from heron.errors import QueryError
+from heron.index.segment import encode_terms
 from heron.search.domains import DomainFilter
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
 from heron.search.similarity import scoring_avgdl, tf_norm_table
@@ -100,6 +101,11 @@ class QueryBinder:
         self.field_weight_list = [f.weight for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
         self.b = [p.b for p in params]
+        self._n_docs = n
+        #: a one-field index's only segment when the statistics are its own: bag-of-words
+        #: queries then bind in one kernel call (``_weigh_one_segment``)
+        self._one_segment = (stats.only_reader if isinstance(stats, LocalStats) and len(self.analyzers) == 1
+                             else None)
 
     def _fields_for(self, name: str | None) -> list[int]:
         if name is None:
@@ -145,6 +151,8 @@ class QueryBinder:
         """``bind`` for a plain bag of words (no operators): analysed once per field."""
         bq = BoundQuery(terms=[], kn=self.kn)
         if len(self.analyzers) == 1:  # the common single-field index: count terms, not pairs
+            if self._one_segment is not None:
+                return self._weigh_one_segment(self.analyzers[0].terms(text), bq)
             counts = Counter(self.analyzers[0].terms(text))
             terms = list(counts)
             return self._weigh(terms, [0] * len(terms), list(counts.values()), bq)
@@ -159,6 +167,24 @@ class QueryBinder:
 
     def _weigh_pairs(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
         return self._weigh([t for t, _ in scored], [f for _, f in scored], list(scored.values()), bq)
+
+    def _weigh_one_segment(self, terms: list[str], bq: BoundQuery) -> BoundQuery:
+        """``_weigh`` of a bag of terms (repeats included) for a one-field, one-segment snapshot:
+        lookup, query tf, idf and weights in one kernel call; the same values bit for bit
+        (``tests/unit/test_bind.py``)."""
+        seg = self._one_segment
+        if not terms or seg is None:
+            return bq
+        ords, first, qtfs, dfs, idfs, weights = seg.bind_terms(encode_terms(terms), self._n_docs,
+                                                               self.field_weight_list[0])
+        bq.terms = [terms[i] for i in first.tolist()]
+        bq.fields = np.zeros(len(ords), dtype=np.int64)
+        bq.qtfs = qtfs.tolist()
+        bq.dfs = dfs.tolist()
+        bq.idfs = idfs.tolist()
+        bq.weights = weights
+        bq.seg_ords = [ords]
+        return bq
 
     def _weigh(self, terms: list[str], fields: list[int], qtfs: list[int], bq: BoundQuery) -> BoundQuery:
         """idf-weight the scored (term, field) pairs. Queries are a handful of terms, so this
