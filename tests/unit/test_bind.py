@@ -118,8 +118,9 @@ def test_bind_terms_kernel_equals_reference(seed: int, n_docs: int, weight: floa
     list_start = np.concatenate([[0], np.cumsum(dfs)]).astype(np.int64)
     q_terms = [terms[int(i)] for i in rng.integers(0, len(terms), size=int(rng.integers(0, 30)))] + ["t-missing"]
     q = encode_terms(q_terms)
-    got = compiled.bind_terms(blob, off, list_start, q, n_docs, weight)
-    want = reference.bind_terms(blob, off, list_start, q, n_docs, weight)
+    table = compiled.term_hash_table(blob, off)
+    got = compiled.bind_terms(blob, off, table, list_start, q, n_docs, weight)
+    want = reference.bind_terms(blob, off, table, list_start, q, n_docs, weight)
     for a, b in zip(got, want, strict=True):
         assert a.tolist() == b.tolist()
     ords, first, qtf, df, _, _ = got

@@ -254,10 +254,11 @@ def test_add_parallel_equals_serial_build(tmp_path: Path) -> None:
 
 
 def test_term_lookups_find_every_term_of_the_sorted_dictionary(tmp_path: Path) -> None:
-    """``SegmentReader.term_ords`` (a binary search of the segment's UTF-8 dictionary bytes, no
-    Python dictionary) gives each term its ordinal in ``term_list()`` and -1 to absent terms —
-    multi-byte characters, prefixes and neighbours included — with both kernel backends, on a
-    segment read from disk (read-only arrays)."""
+    """``SegmentReader.term_ords`` (through the dictionary's hash table; no Python dictionary)
+    gives each term its ordinal in ``term_list()`` and -1 to absent terms — multi-byte
+    characters, prefixes and neighbours included — as does the binary search of the UTF-8
+    dictionary bytes, with both kernel backends, on a segment read from disk (read-only
+    arrays); both backends build the same table."""
     from heron.index.segment import encode_terms
     from heron.kernels import compiled, reference
 
@@ -275,8 +276,13 @@ def test_term_lookups_find_every_term_of_the_sorted_dictionary(tmp_path: Path) -
     want = [terms.index(t) if t in terms else -1 for t in queries]
     assert reader.term_ords(queries).tolist() == want
     q = encode_terms(queries)
+    table = compiled.term_hash_table(reader._terms_blob, reader._terms_off)
+    assert table.tolist() == reference.term_hash_table(reader._terms_blob, reader._terms_off).tolist()
+    assert len(table) >= 2 * len(terms) and sorted(t for t in table.tolist() if t >= 0) == list(range(len(terms)))
     for k in (compiled, reference):
         got = k.lookup_terms(reader._terms_blob, reader._terms_off, q)
+        assert got.tolist() == want, k.__name__
+        got = k.lookup_terms_hashed(reader._terms_blob, reader._terms_off, table, q)
         assert got.tolist() == want, k.__name__
     assert [reader.term_ord(t) for t in ("bb", "zzz")] == [terms.index("bb"), -1]
 

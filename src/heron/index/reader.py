@@ -78,12 +78,13 @@ class Searcher:
 
     def warm(self) -> Searcher:
         """Do now what the first search of this snapshot would do lazily — each segment's BM25
-        saturation table for this snapshot's statistics (a kernel that lets other threads run)
-        — so that the refresh that installs a snapshot pays for it, not a query. Returns
-        ``self``."""
+        saturation table and list bounds for this snapshot's statistics (kernels that let other
+        threads run) and its term hash table — so that the refresh that installs a snapshot
+        pays for it, not a query. Returns ``self``."""
         for si in range(len(self.segments)):
             self._sat(si)
             self._lub(si)
+            self.segments[si].reader.term_table  # noqa: B018 - built on first use: here, not in a query
         return self
 
     def doc_count(self) -> int:

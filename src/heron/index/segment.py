@@ -236,6 +236,7 @@ class SegmentReader:
         self._scratch = threading.local()
         self._sat_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
         self._lub_cache: tuple[tuple[tuple[float, ...], ...], np.ndarray] | None = None
+        self._term_table: np.ndarray | None = None
         self.store = StoreReader(directory, f"{name}.doc") if stored else None
         self.vectors: VectorReader | None = open_vectors(directory, name)
 
@@ -280,25 +281,33 @@ class SegmentReader:
         off = self._terms_off.tolist()
         return [b[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
 
+    @property
+    def term_table(self) -> np.ndarray:
+        """The dictionary's hash table (``kernels.reference.term_hash_table``: int32, about 8
+        bytes per term), built on first use: query terms are found with a probe or two instead
+        of a binary search of the memory-mapped sorted dictionary. No per-term Python objects."""
+        table = self._term_table
+        if table is None:  # two threads may both build it: the same table, one is kept
+            table = self._term_table = kernels.impl().term_hash_table(self._terms_blob, self._terms_off)
+        return table
+
     def term_ords(self, terms: Sequence[str]) -> np.ndarray:
-        """int64 ordinal of each of ``terms`` in this segment, -1 where absent: a binary search
-        of the memory-mapped sorted dictionary (no per-term Python objects are ever built, so
-        opening a segment costs nothing per term)."""
-        return kernels.impl().lookup_terms(  # type: ignore[no-any-return]
-            self._terms_blob, self._terms_off, encode_terms(terms))
+        """int64 ordinal of each of ``terms`` in this segment, -1 where absent."""
+        return kernels.impl().lookup_terms_hashed(  # type: ignore[no-any-return]
+            self._terms_blob, self._terms_off, self.term_table, encode_terms(terms))
 
     def term_doc_freqs(self, q: np.ndarray, q_fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ordinals, document frequencies) of encoded query terms (:func:`encode_terms`), each
         in its field ``q_fields[i]``: -1 and 0 where this segment lacks the term."""
         return kernels.impl().term_doc_freqs(  # type: ignore[no-any-return]
-            self._terms_blob, self._terms_off, self.list_start, self.n_fields, q, q_fields)
+            self._terms_blob, self._terms_off, self.term_table, self.list_start, self.n_fields, q, q_fields)
 
     def bind_terms(self, q: np.ndarray, n_docs: int, field_weight: float) -> tuple[np.ndarray, ...]:
         """A one-field segment's binding of encoded analysed query terms (repeats included):
         (ordinals, first occurrences, qtfs, dfs, idfs, weights) of the distinct terms it has
         (``kernels.reference.bind_terms``)."""
         return kernels.impl().bind_terms(  # type: ignore[no-any-return]
-            self._terms_blob, self._terms_off, self.list_start, q, n_docs, field_weight)
+            self._terms_blob, self._terms_off, self.term_table, self.list_start, q, n_docs, field_weight)
 
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's all-zero score accumulator and hit flags for term-at-a-time scoring

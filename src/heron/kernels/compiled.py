@@ -424,9 +424,65 @@ def lookup_terms(terms_blob, terms_off, q):  # type: ignore[no-untyped-def]
     return out
 
 
+@njit(cache=True, inline="always")
+def _term_hash(buf, s, e):  # type: ignore[no-untyped-def]
+    """64-bit FNV-1a of ``buf[s:e]``."""
+    h = np.uint64(14695981039346656037)
+    for i in range(s, e):
+        h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def term_hash_table(terms_blob, terms_off):  # type: ignore[no-untyped-def]
+    """Open-addressing hash table (linear probing, a power of two >= 2x the terms, -1 = empty)
+    of a segment's term dictionary: slot ``FNV-1a(term) & (size - 1)`` or the next free one
+    holds the term's ordinal."""
+    n = len(terms_off) - 1
+    size = 1
+    while size < 2 * n:
+        size <<= 1
+    table = np.full(size, -1, dtype=np.int32)
+    mask = np.uint64(size - 1)
+    for t in range(n):
+        slot = _term_hash(terms_blob, terms_off[t], terms_off[t + 1]) & mask
+        while table[slot] != -1:
+            slot = (slot + np.uint64(1)) & mask
+        table[slot] = t
+    return table
+
+
 @njit(cache=True)
-def term_doc_freqs(terms_blob, terms_off, list_start, n_fields, q, q_fields):  # type: ignore[no-untyped-def]
-    ords = lookup_terms(terms_blob, terms_off, q)
+def lookup_terms_hashed(terms_blob, terms_off, table, q):  # type: ignore[no-untyped-def]
+    """``lookup_terms`` through the dictionary's ``term_hash_table``: a probe or two per term
+    instead of a binary search (which misses the CPU caches at every level on a large one)."""
+    m = 0
+    for i in range(len(q)):
+        if q[i] == TERM_END:
+            m += 1
+    out = np.full(m, -1, dtype=np.int64)
+    mask = np.uint64(len(table) - 1)
+    qs = 0
+    for i in range(m):
+        qe = qs
+        while q[qe] != TERM_END:
+            qe += 1
+        slot = _term_hash(q, qs, qe) & mask
+        while True:
+            t = table[slot]
+            if t < 0:
+                break
+            if _cmp_bytes(terms_blob, terms_off[t], terms_off[t + 1], q, qs, qe) == 0:
+                out[i] = t
+                break
+            slot = (slot + np.uint64(1)) & mask
+        qs = qe + 1
+    return out
+
+
+@njit(cache=True)
+def term_doc_freqs(terms_blob, terms_off, table, list_start, n_fields, q, q_fields):  # type: ignore[no-untyped-def]
+    ords = lookup_terms_hashed(terms_blob, terms_off, table, q)
     dfs = np.zeros(len(ords), dtype=np.int64)
     for i in range(len(ords)):
         o = ords[i]
@@ -456,12 +512,12 @@ def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: 
 
 
 @njit(cache=True)
-def bind_terms(terms_blob, terms_off, list_start, q, n_docs, field_weight):  # type: ignore[no-untyped-def]
+def bind_terms(terms_blob, terms_off, table, list_start, q, n_docs, field_weight):  # type: ignore[no-untyped-def]
     """Bind a bag of analysed query terms to a one-field, one-segment snapshot in one call:
     look the terms up, drop those without postings, merge repeats (query tf), and weigh each
     distinct term ``idf * field_weight * qtf``. Returns (ordinals, index of each one's first
     occurrence in ``q``, qtfs, dfs, idfs, weights), distinct terms in order of first occurrence."""
-    ords = lookup_terms(terms_blob, terms_off, q)
+    ords = lookup_terms_hashed(terms_blob, terms_off, table, q)
     m = len(ords)
     u_ord = np.empty(m, dtype=np.int64)
     first = np.empty(m, dtype=np.int64)
@@ -814,8 +870,11 @@ def warmup() -> None:
     off = np.array([0, 1, 2], dtype=np.int64)
     q = np.frombuffer(b"b\xff", dtype=np.uint8)
     for b in (blob.copy(), blob):  # a segment's dictionary is read-only (memory-mapped) or in memory
-        term_doc_freqs(b, off, ls, 1, q, np.zeros(1, dtype=np.int64))  # query terms: read-only bytes
-        bind_terms(b, off, ls, q, 3, 1.0)
+        table = term_hash_table(b, off)
+        lookup_terms(b, off, q)
+        lookup_terms_hashed(b, off, table, q)  # query terms: read-only bytes
+        term_doc_freqs(b, off, table, ls, 1, q, np.zeros(1, dtype=np.int64))
+        bind_terms(b, off, table, ls, q, 3, 1.0)
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

@@ -202,14 +202,54 @@ def lookup_terms(terms_blob: np.ndarray, terms_off: np.ndarray, q: np.ndarray) -
     return out
 
 
+def term_hash(data: bytes) -> int:
+    """64-bit FNV-1a."""
+    h = 14695981039346656037
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def term_hash_table(terms_blob: np.ndarray, terms_off: np.ndarray) -> np.ndarray:
+    """A segment dictionary's open-addressing hash table: int32 slots, a power of two at least
+    twice the number of terms, -1 = empty; term ``t`` sits in slot ``term_hash(t) & (size - 1)``
+    or, when taken, the next free slot (linear probing, wrapping around)."""
+    n = len(terms_off) - 1
+    size = 1
+    while size < 2 * n:
+        size <<= 1
+    table = np.full(size, -1, dtype=np.int32)
+    for t in range(n):
+        slot = term_hash(bytes(terms_blob[terms_off[t]:terms_off[t + 1]])) & (size - 1)
+        while table[slot] != -1:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = t
+    return table
+
+
+def lookup_terms_hashed(terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``lookup_terms`` through ``term_hash_table``: probe from the term's slot until its ordinal
+    or an empty slot. Same answer as the binary search."""
+    out = np.full(int(np.count_nonzero(np.asarray(q) == TERM_END)), -1, dtype=np.int64)
+    size = len(table)
+    for i, word in enumerate(bytes(q).split(bytes([TERM_END]))[: len(out)]):
+        slot = term_hash(word) & (size - 1)
+        while (t := int(table[slot])) >= 0:
+            if bytes(terms_blob[terms_off[t]:terms_off[t + 1]]) == word:
+                out[i] = t
+                break
+            slot = (slot + 1) & (size - 1)
+    return out
+
+
 def term_doc_freqs(
-    terms_blob: np.ndarray, terms_off: np.ndarray, list_start: np.ndarray, n_fields: int, q: np.ndarray,
-    q_fields: np.ndarray,
+    terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, list_start: np.ndarray, n_fields: int,
+    q: np.ndarray, q_fields: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(ordinal, document frequency in field ``q_fields[i]``) of each query term in one
     segment: ``lookup_terms`` and the length of the term's posting list in that field
-    (-1 and 0 for a term the segment does not have)."""
-    ords = lookup_terms(terms_blob, terms_off, q)
+    (-1 and 0 for a term the segment does not have); ``table``: its ``term_hash_table``."""
+    ords = lookup_terms_hashed(terms_blob, terms_off, table, q)
     dfs = np.zeros(len(ords), dtype=np.int64)
     for i, o in enumerate(ords.tolist()):
         if o >= 0:
@@ -219,15 +259,15 @@ def term_doc_freqs(
 
 
 def bind_terms(
-    terms_blob: np.ndarray, terms_off: np.ndarray, list_start: np.ndarray, q: np.ndarray, n_docs: int,
-    field_weight: float,
+    terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, list_start: np.ndarray, q: np.ndarray,
+    n_docs: int, field_weight: float,
 ) -> tuple[np.ndarray, ...]:
     """A bag of analysed query terms (``q`` as for ``lookup_terms``, repeats included) bound to
     a one-field, one-segment snapshot: the distinct terms that have postings, in order of first
     occurrence, as (ordinals, index of the first occurrence, query tf, df, idf, weight) with
     ``idf = log(1 + (n_docs - df + 0.5) / (df + 0.5))`` and ``weight = idf * field_weight * qtf``
     (what ``QueryBinder`` computes term by term)."""
-    ords = lookup_terms(terms_blob, terms_off, q).tolist()
+    ords = lookup_terms_hashed(terms_blob, terms_off, table, q).tolist()
     rows: dict[int, list[int]] = {}  # ordinal -> [first occurrence, qtf, df]
     for i, o in enumerate(ords):
         if o < 0:
