@@ -140,9 +140,9 @@ class Searcher:
             top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
             if top is None:
                 return []
-            ids = self.segments[0].reader.ids()
-            return [Hit(ids[d], score, None, None, (0, d))
-                    for d, score in zip(top[0].tolist()[offset:], top[1].tolist()[offset:], strict=True)]
+            docs = top[0][offset:]
+            return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
+                    zip(self.segments[0].reader.ids_of(docs), docs.tolist(), top[1][offset:].tolist(), strict=True)]
         found = self._collect(bq, cf, want, algorithm)
         if not fields and not explain:
             segs = self.segments

@@ -803,6 +803,29 @@ def unpack_postings(words, dbits, tbits, list_start):  # type: ignore[no-untyped
 
 
 @njit(cache=True)
+def gather_ids(ids_blob, ids_off, docs):  # type: ignore[no-untyped-def]
+    """The UTF-8 bytes of the external ids of ``docs``, in order, separated by one NUL byte,
+    and whether any of those ids holds a NUL itself (then the caller cannot split on it)."""
+    n = len(docs)
+    total = 0
+    for i in range(n):
+        total += ids_off[docs[i] + 1] - ids_off[docs[i]] + 1
+    out = np.empty(max(total - 1, 0), dtype=np.uint8)
+    nul = False
+    pos = 0
+    for i in range(n):
+        if i > 0:
+            out[pos] = 0
+            pos += 1
+        for j in range(ids_off[docs[i]], ids_off[docs[i] + 1]):
+            c = ids_blob[j]
+            nul |= c == 0
+            out[pos] = c
+            pos += 1
+    return out, nul
+
+
+@njit(cache=True)
 def constraint_mask(docs, start, end, kind, n_required, base):  # type: ignore[no-untyped-def]
     n = len(base)
     out = base.copy()
@@ -884,6 +907,8 @@ def warmup() -> None:
         lookup_terms_hashed(b, off, table, q)  # query terms: read-only bytes
         term_doc_freqs(b, off, table, ls, 1, q, np.zeros(1, dtype=np.int64))
         bind_terms(b, off, table, ls, q, 3, 1.0)
+    for b in (blob.copy(), blob):  # the id blob is memory-mapped (read-only) or in memory
+        gather_ids(b, off, np.array([1, 0], dtype=np.int64))
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

@@ -338,6 +338,13 @@ def topk_terms(
     return topk_exhaustive(docs, sat, st, en, w, len(acc), allowed, k, theta0)
 
 
+def gather_ids(ids_blob: np.ndarray, ids_off: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The UTF-8 bytes of the external ids of ``docs`` (``ids_blob[ids_off[d]:ids_off[d + 1]]``),
+    in order, joined by one NUL byte; and whether any of those ids holds a NUL byte itself."""
+    parts = [bytes(ids_blob[int(ids_off[d]):int(ids_off[d + 1])]) for d in np.asarray(docs).tolist()]
+    return np.frombuffer(b"\x00".join(parts), dtype=np.uint8).copy(), any(b"\x00" in p for p in parts)
+
+
 def constraint_mask(
     docs: np.ndarray,
     start: np.ndarray,
