@@ -404,35 +404,6 @@ def _cmp_bytes(a, s, e, b, bs, be):  # type: ignore[no-untyped-def]
     return -1 if n1 < n2 else 1
 
 
-@njit(cache=True)
-def lookup_terms(terms_blob, terms_off, q):  # type: ignore[no-untyped-def]
-    n = len(terms_off) - 1
-    m = 0
-    for i in range(len(q)):
-        if q[i] == TERM_END:
-            m += 1
-    out = np.full(m, -1, dtype=np.int64)
-    qs = 0
-    for i in range(m):
-        qe = qs
-        while q[qe] != TERM_END:
-            qe += 1
-        lo = 0
-        hi = n
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            c = _cmp_bytes(terms_blob, terms_off[mid], terms_off[mid + 1], q, qs, qe)
-            if c < 0:
-                lo = mid + 1
-            elif c > 0:
-                hi = mid
-            else:
-                out[i] = mid
-                break
-        qs = qe + 1
-    return out
-
-
 @njit(cache=True, inline="always")
 def _term_hash(buf, s, e):  # type: ignore[no-untyped-def]
     """64-bit FNV-1a of ``buf[s:e]``."""
@@ -463,8 +434,10 @@ def term_hash_table(terms_blob, terms_off):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def lookup_terms_hashed(terms_blob, terms_off, table, q):  # type: ignore[no-untyped-def]
-    """``lookup_terms`` through the dictionary's ``term_hash_table``: a probe or two per term
-    instead of a binary search (which misses the CPU caches at every level on a large one)."""
+    """Ordinal of each query term (``q``: UTF-8 bytes, each followed by ``TERM_END``) in a
+    segment's dictionary, or -1 — the reference ``lookup_terms``'s answer — through the
+    dictionary's ``term_hash_table``: a probe or two per term instead of a binary search (which
+    misses the CPU caches at every level on a large dictionary)."""
     m = 0
     for i in range(len(q)):
         if q[i] == TERM_END:
@@ -903,7 +876,6 @@ def warmup() -> None:
     q = np.frombuffer(b"b\xff", dtype=np.uint8)
     for b in (blob.copy(), blob):  # a segment's dictionary is read-only (memory-mapped) or in memory
         table = term_hash_table(b, off)
-        lookup_terms(b, off, q)
         lookup_terms_hashed(b, off, table, q)  # query terms: read-only bytes
         term_doc_freqs(b, off, table, ls, 1, q, np.zeros(1, dtype=np.int64))
         bind_terms(b, off, table, ls, q, 3, 1.0)

@@ -12,7 +12,7 @@ import numpy as np
 from heron.analysis import Analyzer, get_analyzer
 from heron.config import IndexSettings
 from heron.errors import QueryError
-from heron.index.segment import encode_terms
+from heron.index.segment import SegmentReader, encode_terms
 from heron.search.domains import DomainFilter
 from heron.search.query import BoolQuery, PhraseQuery, Query, SiteQuery, TermQuery
 from heron.search.similarity import scoring_avgdl, tf_norm_table
@@ -152,7 +152,7 @@ class QueryBinder:
         bq = BoundQuery(terms=[], kn=self.kn)
         if len(self.analyzers) == 1:  # the common single-field index: count terms, not pairs
             if self._one_segment is not None:
-                return self._weigh_one_segment(self.analyzers[0].terms(text), bq)
+                return self._weigh_one_segment(self._one_segment, self.analyzers[0].terms(text), bq)
             counts = Counter(self.analyzers[0].terms(text))
             terms = list(counts)
             return self._weigh(terms, [0] * len(terms), list(counts.values()), bq)
@@ -168,12 +168,11 @@ class QueryBinder:
     def _weigh_pairs(self, scored: Counter[tuple[str, int]], bq: BoundQuery) -> BoundQuery:
         return self._weigh([t for t, _ in scored], [f for _, f in scored], list(scored.values()), bq)
 
-    def _weigh_one_segment(self, terms: list[str], bq: BoundQuery) -> BoundQuery:
-        """``_weigh`` of a bag of terms (repeats included) for a one-field, one-segment snapshot:
-        lookup, query tf, idf and weights in one kernel call; the same values bit for bit
-        (``tests/unit/test_bind.py``)."""
-        seg = self._one_segment
-        if not terms or seg is None:
+    def _weigh_one_segment(self, seg: SegmentReader, terms: list[str], bq: BoundQuery) -> BoundQuery:
+        """``_weigh`` of a bag of terms (repeats included) for a one-field, one-segment snapshot
+        (``seg``): lookup, query tf, idf and weights in one kernel call; the same values bit for
+        bit (``tests/unit/test_bind.py``)."""
+        if not terms:
             return bq
         ords, first, qtfs, dfs, idfs, weights = seg.bind_terms(encode_terms(terms), self._n_docs,
                                                                self.field_weight_list[0])
