@@ -106,6 +106,15 @@ class Analyzer:
         except KeyError:
             return self._terms_with_misses(chunks)
 
+    def chunk_terms(self, chunk: str) -> Terms:
+        """Terms of one non-empty piece of text without whitespace (cached): ``terms(text)`` is
+        the concatenation of ``chunk_terms(c)`` over ``c in text.split()``."""
+        terms = self._cache.get(chunk)
+        if terms is None:
+            terms = self._analyze_chunk(chunk)
+            self._store(chunk, terms)
+        return terms
+
     def tokens(self, text: str) -> list[Token]:
         """Analyzed tokens with positions and character offsets into ``text``.
 

@@ -1,24 +1,27 @@
 """In-memory accumulation of added documents into a ``SegmentData`` (what a flush writes).
 
-Analysis dominates indexing cost in Python, so the hot path per document is: one analyzer
-call per field (regex + cached per-token normalisation/stemming), then ``array.extend`` of
-term ids through a ``defaultdict`` vocabulary — no per-token Python loop. Inversion happens
-once per flush with numpy (one ``np.unique`` over packed (term, field, doc) keys).
+Analysis dominates indexing cost in Python, so no per-token (or per-document analysis) work
+happens in Python: each field's text is appended, UTF-8 encoded, to a batch that
+:class:`~heron.index.chunk_terms.ChunkTermIds` turns into term ids with kernels (only chunks of
+text never seen before reach the analyzer); terms are numbered through a ``defaultdict``
+vocabulary. Inversion happens once per flush with numpy (one ``np.unique`` over packed
+(term, field, doc) keys).
 """
 
 from __future__ import annotations
 
 import itertools
-from array import array
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import orjson
 
+from heron import kernels
 from heron.analysis import Analyzer, get_analyzer
 from heron.config import IndexSettings
 from heron.document import NO_DATE, Document, parse_date
+from heron.index.chunk_terms import ChunkTermIds
 from heron.index.segment import Columns, SegmentData
 from heron.search.domains import url_domain
 from heron.vectors.store import PendingVectors
@@ -33,8 +36,8 @@ class SegmentBuilder:
         self.analyzers: list[Analyzer] = [get_analyzer(f.analyzer) for f in settings.text_fields]
         self._next_tid = itertools.count()
         self.vocab: defaultdict[str, int] = defaultdict(self._next_tid.__next__)
-        self.tids = [array("I") for _ in self.fields]
-        self.lens = [array("I") for _ in self.fields]
+        #: per field: texts -> term ids (``vocab`` numbers the terms)
+        self._term_ids = [ChunkTermIds(a, self.vocab.__getitem__) for a in self.analyzers]
         self.slot_ids: list[str] = []
         self.alive: list[bool] = []
         self.records: list[bytes] = []
@@ -58,16 +61,11 @@ class SegmentBuilder:
         self.by_id[doc.id] = len(self.slot_ids)
         self.slot_ids.append(doc.id)
         self.alive.append(True)
-        getitem = self.vocab.__getitem__
         if self.settings.single_field:
-            texts = [f"{doc.title} {doc.text}" if doc.title else doc.text]
+            self._term_ids[0].add(f"{doc.title} {doc.text}" if doc.title else doc.text)
         else:
-            texts = [doc.title if name == "title" else doc.text if name == "text" else _meta_text(doc, name)
-                     for name in self.fields]
-        for f, (analyzer, text) in enumerate(zip(self.analyzers, texts, strict=True)):
-            terms = analyzer.terms(text) if text else []
-            self.tids[f].extend(map(getitem, terms))
-            self.lens[f].append(len(terms))
+            for name, term_ids in zip(self.fields, self._term_ids, strict=True):
+                term_ids.add(doc.title if name == "title" else doc.text if name == "text" else _meta_text(doc, name))
         if self.settings.store_documents:
             self.records.append(orjson.dumps(doc.to_stored()))
         if self.vec_texts is not None:
@@ -93,6 +91,7 @@ class SegmentBuilder:
 
     def build(self) -> SegmentData:
         """Invert the buffered documents (dropping replaced/deleted ones)."""
+        analyzed = [term_ids.result() for term_ids in self._term_ids]  # first: this may add terms
         keep = np.array(self.alive, dtype=bool)
         n_slots = len(keep)
         newdoc = np.cumsum(keep) - 1
@@ -103,25 +102,30 @@ class SegmentBuilder:
         rank[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int64)
         terms = [terms_by_tid[i] for i in order]
         n_fields = len(self.fields)
-        keys = []
         lengths = np.zeros((n_fields, n_docs), dtype=np.uint32)
-        slot_range = np.arange(n_slots, dtype=np.int64)
+        # counting-sort inversion (two passes over the term ids): posting list ``l`` of term
+        # ordinal ``o`` in field ``f`` is ``o * n_fields + f``, so lists come in (term, field) order
+        n_lists = len(terms) * n_fields
+        df = np.zeros(n_lists, dtype=np.int64)
+        last = np.full(n_lists, -1, dtype=np.int64)
+        k = kernels.impl()
+        lists_of = [rank * n_fields + f for f in range(n_fields)]
         for f in range(n_fields):
-            lens = np.frombuffer(self.lens[f], dtype=np.uint32) if n_slots else np.zeros(0, np.uint32)
+            tid, lens = analyzed[f]
             lengths[f] = lens[keep]
-            tid = np.frombuffer(self.tids[f], dtype=np.uint32) if len(self.tids[f]) else np.zeros(0, np.uint32)
-            slot = np.repeat(slot_range, lens.astype(np.int64))
-            live = keep[slot]
-            doc = newdoc[slot[live]]
-            ords = rank[tid[live].astype(np.int64)]
-            keys.append((ords * n_fields + f) * max(n_docs, 1) + doc)
-        allkeys = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
-        uniq, counts = np.unique(allkeys, return_counts=True)
-        nd = max(n_docs, 1)
-        doc_arr = uniq % nd
-        tf_ = uniq // nd
-        field_arr = tf_ % n_fields
-        term_arr = tf_ // n_fields
+            k.count_postings(tid, lens, keep, newdoc, lists_of[f], last, df)
+        starts = np.zeros(n_lists + 1, dtype=np.int64)
+        np.cumsum(df, out=starts[1:])
+        pos = starts[:-1].copy()
+        last.fill(-1)
+        doc_arr = np.empty(int(starts[-1]), dtype=np.int64)
+        tfs = np.empty(int(starts[-1]), dtype=np.uint32)
+        for f in range(n_fields):
+            tid, lens = analyzed[f]
+            k.fill_postings(tid, lens, keep, newdoc, lists_of[f], last, pos, doc_arr, tfs)
+        list_ids = np.repeat(np.arange(n_lists, dtype=np.int64), df)
+        field_arr = list_ids % n_fields
+        term_arr = list_ids // n_fields
         cols = self.columns
         if n_docs == n_slots:  # nothing replaced or deleted in this buffer: no filtering
             columns = cols
@@ -148,7 +152,7 @@ class SegmentBuilder:
             term=term_arr,
             field=field_arr,
             doc=doc_arr,
-            tf=counts.astype(np.uint32),
+            tf=tfs,
             lengths=lengths,
             ids=ids,
             records=records,

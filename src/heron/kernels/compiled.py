@@ -474,6 +474,181 @@ def term_doc_freqs(terms_blob, terms_off, table, list_start, n_fields, q, q_fiel
     return ords, dfs
 
 
+@njit(cache=True, inline="always")
+def _chunk_id(buf, s, e, slots, hashes, key_off, arena, n_chunks, arena_len):  # type: ignore[no-untyped-def]
+    """Id of the chunk ``buf[s:e]`` in the chunk table, inserting it (its bytes, then a space,
+    appended to the arena) when new. Returns (id, n_chunks, arena_len)."""
+    h = _term_hash(buf, s, e)
+    mask = np.uint64(len(slots) - 1)
+    slot = h & mask
+    n = e - s
+    while True:
+        c = slots[slot]
+        if c == -1:
+            c = n_chunks
+            slots[slot] = c
+            hashes[c] = h
+            for i in range(n):
+                arena[arena_len + i] = buf[s + i]
+            arena[arena_len + n] = 32
+            arena_len += n + 1
+            key_off[c + 1] = arena_len
+            return c, n_chunks + 1, arena_len
+        if hashes[c] == h:
+            ks = key_off[c]
+            if key_off[c + 1] - 1 - ks == n:
+                same = True
+                for i in range(n):
+                    if arena[ks + i] != buf[s + i]:
+                        same = False
+                        break
+                if same:
+                    return c, n_chunks, arena_len
+        slot = (slot + np.uint64(1)) & mask
+
+
+@njit(cache=True)
+def scan_chunks(buf, doc_off, ws_lead, ws, slots, hashes, key_off, arena, n_chunks, arena_len,  # type: ignore[no-untyped-def]
+                out_chunk, doc_chunks):
+    """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
+    exactly like ``str.split()``, and write each chunk's id in the chunk table to ``out_chunk``
+    and each document's chunk count to ``doc_chunks``; new chunks are inserted.
+
+    ASCII whitespace is the bytes ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws``
+    (the non-ASCII whitespace) is recognised by its lead byte (``ws_lead``), then decoded. The
+    caller sizes the table for every chunk of ``buf`` being new. Returns (n_chunks, arena_len)."""
+    n_out = 0
+    for d in range(len(doc_off) - 1):
+        i = doc_off[d]
+        e = doc_off[d + 1]
+        start = -1
+        before = n_out
+        while i < e:
+            b = buf[i]
+            w = 0
+            if b < 128:
+                if b == 32 or 9 <= b <= 13 or 28 <= b <= 31:
+                    w = 1
+            elif ws_lead[b]:
+                if b < 0xE0:
+                    cp = ((np.int64(b) & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
+                    n = 2
+                elif b < 0xF0:
+                    cp = (((np.int64(b) & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6)
+                          | (np.int64(buf[i + 2]) & 0x3F))
+                    n = 3
+                else:
+                    cp = (((np.int64(b) & 0x07) << 18) | ((np.int64(buf[i + 1]) & 0x3F) << 12)
+                          | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F))
+                    n = 4
+                for x in ws:
+                    if x == cp:
+                        w = n
+                        break
+            if w:
+                if start >= 0:
+                    c, n_chunks, arena_len = _chunk_id(buf, start, i, slots, hashes, key_off, arena, n_chunks,
+                                                       arena_len)
+                    out_chunk[n_out] = c
+                    n_out += 1
+                    start = -1
+                i += w
+            else:
+                if start < 0:
+                    start = i
+                i += 1
+        if start >= 0:
+            c, n_chunks, arena_len = _chunk_id(buf, start, e, slots, hashes, key_off, arena, n_chunks, arena_len)
+            out_chunk[n_out] = c
+            n_out += 1
+        doc_chunks[d] = n_out - before
+    return n_chunks, arena_len
+
+
+@njit(cache=True)
+def rehash_chunks(hashes, n_chunks, size):  # type: ignore[no-untyped-def]
+    """A chunk table's slots (``size`` a power of two) rebuilt from its chunks' hashes."""
+    slots = np.full(size, -1, dtype=np.int32)
+    mask = np.uint64(size - 1)
+    for c in range(n_chunks):
+        slot = hashes[c] & mask
+        while slots[slot] != -1:
+            slot = (slot + np.uint64(1)) & mask
+        slots[slot] = c
+    return slots
+
+
+@njit(cache=True)
+def expand_chunks(chunks, doc_chunks, term_off, term_ids):  # type: ignore[no-untyped-def]
+    """Term ids of each document, its chunks' term ids in order (``term_ids[term_off[c]:
+    term_off[c + 1]]`` for chunk ``c``): returns (the ids of every document concatenated,
+    each document's count)."""
+    n_docs = len(doc_chunks)
+    lens = np.empty(n_docs, dtype=np.uint32)
+    total = 0
+    j = 0
+    for d in range(n_docs):
+        m = 0
+        for _ in range(doc_chunks[d]):
+            c = chunks[j]
+            j += 1
+            m += term_off[c + 1] - term_off[c]
+        lens[d] = m
+        total += m
+    out = np.empty(total, dtype=np.uint32)
+    j = 0
+    o = 0
+    for d in range(n_docs):
+        for _ in range(doc_chunks[d]):
+            c = chunks[j]
+            j += 1
+            for t in range(term_off[c], term_off[c + 1]):
+                out[o] = term_ids[t]
+                o += 1
+    return out, lens
+
+
+@njit(cache=True)
+def count_postings(tid, lens, keep, newdoc, list_of, last, df):  # type: ignore[no-untyped-def]
+    """Inversion, pass 1: ``df[l] += 1`` for each kept slot ``s`` (document ``newdoc[s]``) that
+    has a term ``t`` of list ``l = list_of[t]`` among its ``lens[s]`` term ids in ``tid``.
+    ``last[l]`` (-1 at first) is the last document counted for list ``l``."""
+    p = 0
+    for s in range(len(lens)):
+        n = lens[s]
+        if keep[s]:
+            d = newdoc[s]
+            for j in range(p, p + n):
+                lst = list_of[tid[j]]
+                if last[lst] != d:
+                    last[lst] = d
+                    df[lst] += 1
+        p += n
+
+
+@njit(cache=True)
+def fill_postings(tid, lens, keep, newdoc, list_of, last, pos, docs, tfs):  # type: ignore[no-untyped-def]
+    """Inversion, pass 2 (same walk as ``count_postings``, ``last`` reset to -1): a document's
+    first occurrence of a list's term writes posting ``pos[l]`` (doc, tf 1) and advances it;
+    later occurrences add 1 to that posting's tf. Slots come in document order, so each list
+    ends up sorted by document."""
+    p = 0
+    for s in range(len(lens)):
+        n = lens[s]
+        if keep[s]:
+            d = newdoc[s]
+            for j in range(p, p + n):
+                lst = list_of[tid[j]]
+                if last[lst] != d:
+                    last[lst] = d
+                    docs[pos[lst]] = d
+                    tfs[pos[lst]] = 1
+                    pos[lst] += 1
+                else:
+                    tfs[pos[lst] - 1] += 1
+        p += n
+
+
 @njit(cache=True, nogil=True)
 def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: ignore[no-untyped-def]
     """Per (term, field) list ``j``, the max over its blocks' impacts of the float32 saturation
@@ -883,4 +1058,25 @@ def warmup() -> None:
         gather_ids(b, off, np.array([1, 0], dtype=np.int64))
     words, dbits, tbits = pack_postings(docs, tfs, ls)
     unpack_postings(words, dbits, tbits, ls)
+    tid = np.array([0, 1, 0], dtype=np.uint32)
+    lens = np.array([2, 1], dtype=np.uint32)
+    keep = np.ones(2, dtype=np.bool_)
+    newdoc = np.arange(2, dtype=np.int64)
+    list_of = np.arange(2, dtype=np.int64)
+    df = np.zeros(2, dtype=np.int64)
+    count_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), df)
+    fill_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), np.array([0, 2]),
+                  np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.uint32))
+    text = np.frombuffer("a b\u3000a".encode(), dtype=np.uint8)
+    ws = np.array([0x3000], dtype=np.int64)
+    lead = np.zeros(256, dtype=np.bool_)
+    lead[0xE3] = True
+    hashes = np.zeros(4, dtype=np.uint64)
+    key_off = np.zeros(5, dtype=np.int64)
+    chunks = np.zeros(4, dtype=np.int32)
+    doc_chunks = np.zeros(1, dtype=np.int64)
+    n, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), lead, ws, np.full(8, -1, dtype=np.int32),
+                       hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0, chunks, doc_chunks)
+    rehash_chunks(hashes, n, 8)
+    expand_chunks(chunks, doc_chunks, np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.uint32))
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

@@ -227,6 +227,109 @@ def term_hash_table(terms_blob: np.ndarray, terms_off: np.ndarray) -> np.ndarray
     return table
 
 
+def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray,
+              n_chunks: int, arena_len: int) -> tuple[int, int, int]:
+    """Id of ``chunk`` in the chunk table: probe from slot ``term_hash(chunk) & (size - 1)``; a
+    new chunk takes the next id, its hash, and its bytes plus a space at the end of the arena.
+    Returns (id, n_chunks, arena_len)."""
+    h = term_hash(chunk)
+    slot = h & (len(slots) - 1)
+    while slots[slot] != -1:
+        c = int(slots[slot])
+        if int(hashes[c]) == h and bytes(arena[key_off[c]:key_off[c + 1] - 1]) == chunk:
+            return c, n_chunks, arena_len
+        slot = (slot + 1) & (len(slots) - 1)
+    c = n_chunks
+    slots[slot] = c
+    hashes[c] = h
+    arena[arena_len:arena_len + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+    arena[arena_len + len(chunk)] = 32
+    arena_len += len(chunk) + 1
+    key_off[c + 1] = arena_len
+    return c, n_chunks + 1, arena_len
+
+
+def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, ws_lead: np.ndarray, ws: np.ndarray, slots: np.ndarray,
+                hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_chunks: int, arena_len: int,
+                out_chunk: np.ndarray, doc_chunks: np.ndarray) -> tuple[int, int]:
+    """The chunks of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
+    specification of the compiled byte scanner, which uses ``ws_lead``/``ws`` to find the
+    non-ASCII whitespace), each looked up in (or inserted into) the chunk table; their ids go
+    to ``out_chunk``, each document's count to ``doc_chunks``. Returns (n_chunks, arena_len)."""
+    n_out = 0
+    for d in range(len(doc_off) - 1):
+        text = bytes(buf[doc_off[d]:doc_off[d + 1]]).decode("utf-8", "surrogatepass")
+        chunks = text.split()
+        for chunk in chunks:
+            c, n_chunks, arena_len = _chunk_id(chunk.encode("utf-8", "surrogatepass"), slots, hashes, key_off,
+                                               arena, n_chunks, arena_len)
+            out_chunk[n_out] = c
+            n_out += 1
+        doc_chunks[d] = len(chunks)
+    return n_chunks, arena_len
+
+
+def rehash_chunks(hashes: np.ndarray, n_chunks: int, size: int) -> np.ndarray:
+    """A chunk table's slots rebuilt for ``size`` slots: each chunk, in id order, at its hash's
+    slot or the next free one."""
+    slots = np.full(size, -1, dtype=np.int32)
+    for c in range(n_chunks):
+        slot = int(hashes[c]) & (size - 1)
+        while slots[slot] != -1:
+            slot = (slot + 1) & (size - 1)
+        slots[slot] = c
+    return slots
+
+
+def expand_chunks(chunks: np.ndarray, doc_chunks: np.ndarray, term_off: np.ndarray,
+                  term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's term ids: its chunks' ids ``term_ids[term_off[c]:term_off[c + 1]]`` in
+    order. Returns (all documents' ids concatenated, each document's count)."""
+    out: list[int] = []
+    lens = []
+    j = 0
+    for n in doc_chunks:
+        before = len(out)
+        for c in chunks[j:j + n]:
+            out.extend(int(t) for t in term_ids[term_off[c]:term_off[c + 1]])
+        j += n
+        lens.append(len(out) - before)
+    return np.array(out, dtype=np.uint32), np.array(lens, dtype=np.uint32)
+
+
+def count_postings(tid: np.ndarray, lens: np.ndarray, keep: np.ndarray, newdoc: np.ndarray, list_of: np.ndarray,
+                   last: np.ndarray, df: np.ndarray) -> None:
+    """Inversion, pass 1: ``df[l]`` counts the kept documents that have a term of list ``l``
+    (``list_of[term]``); slot ``s`` owns the next ``lens[s]`` ids of ``tid`` and, when
+    ``keep[s]``, is document ``newdoc[s]``. (``last`` is scratch, -1 on entry.)"""
+    p = 0
+    for s, n in enumerate(lens.tolist()):
+        if keep[s]:
+            for lst in {int(list_of[t]) for t in tid[p:p + n]}:
+                df[lst] += 1
+        p += n
+
+
+def fill_postings(tid: np.ndarray, lens: np.ndarray, keep: np.ndarray, newdoc: np.ndarray, list_of: np.ndarray,
+                  last: np.ndarray, pos: np.ndarray, docs: np.ndarray, tfs: np.ndarray) -> None:
+    """Inversion, pass 2: each kept slot's document gets one posting per list of its terms,
+    written at ``pos[l]`` (which then advances) with the term's count in the slot as tf;
+    slots are visited in order, so every list is sorted by document. (``last`` is unused
+    scratch, kept for the compiled kernel's signature.)"""
+    p = 0
+    for s, n in enumerate(lens.tolist()):
+        if keep[s]:
+            counts: dict[int, int] = {}
+            for t in tid[p:p + n]:
+                lst = int(list_of[t])
+                counts[lst] = counts.get(lst, 0) + 1
+            for lst, tf in counts.items():
+                docs[pos[lst]] = newdoc[s]
+                tfs[pos[lst]] = tf
+                pos[lst] += 1
+        p += n
+
+
 def lookup_terms_hashed(terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, q: np.ndarray) -> np.ndarray:
     """``lookup_terms`` through ``term_hash_table``: probe from the term's slot until its ordinal
     or an empty slot. Same answer as the binary search."""

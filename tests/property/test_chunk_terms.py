@@ -1,0 +1,96 @@
+"""The indexer's chunk-table analysis (``ChunkTermIds``: a byte scanner that splits UTF-8 text
+at whitespace and maps chunks to term ids through a hash table) gives every text exactly the
+term ids of ``Analyzer.terms`` through the same vocabulary — for any text (every kind of
+Unicode whitespace, CJK runs, punctuation, accents, lone surrogates), over batches and table
+resets; and the compiled kernels leave the table exactly as the reference ones do."""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from heron.analysis import get_analyzer
+from heron.analysis.spec import AnalyzerSpec
+from heron.index.chunk_terms import WHITESPACE, WHITESPACE_LEAD, ChunkTermIds
+from heron.kernels import compiled, reference
+
+_SPACES = [" ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f"] + [chr(int(c)) for c in WHITESPACE]
+_PIECES = ["the", "The", "running", "Runs", "l'avion", "naïve", "Ünïcödé", "ﬁle", "e\u0301", "1990),", "(born",
+           "中文字符", "日本語のテキスト", "한국어", "U.S.A.", "x" * 70, "\ud800", "a\udfffb", "—", "...", "K\u212a", "ǅ"]
+_texts = st.lists(
+    st.one_of(st.sampled_from(_PIECES), st.sampled_from(_SPACES),
+              st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=6)),
+    max_size=25,
+).map("".join)
+
+
+def _reference_ids(analyzer, texts):  # type: ignore[no-untyped-def]
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    want = [[vocab[t] for t in analyzer.terms(x)] for x in texts]
+    return want, list(vocab)
+
+
+def _chunk_ids(analyzer, texts, **kw):  # type: ignore[no-untyped-def]
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    ct = ChunkTermIds(analyzer, vocab.__getitem__, **kw)
+    for x in texts:
+        ct.add(x)
+    ids, lens = ct.result()
+    inverse = list(vocab)
+    out, pos = [], 0
+    for n in lens.tolist():
+        out.append([inverse[i] for i in ids[pos:pos + n].tolist()])
+        pos += n
+    assert pos == len(ids)
+    return out
+
+
+@pytest.mark.parametrize("spec", [AnalyzerSpec(), AnalyzerSpec(stemmer=None, stopwords=None, ascii_folding=False)])
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(_texts, max_size=12), batch=st.sampled_from([1, 7, 64, 1 << 20]),
+       max_chunks=st.sampled_from([0, 5, 4_000_000]))
+def test_chunk_table_gives_the_analyzers_terms(spec: AnalyzerSpec, texts: list[str], batch: int,
+                                               max_chunks: int) -> None:
+    analyzer = get_analyzer(spec)
+    want = [analyzer.terms(x) for x in texts]
+    for impl in (compiled, reference):
+        got = _chunk_ids(analyzer, texts, batch_bytes=batch, max_chunks=max_chunks, kernel_impl=impl)
+        assert got == want
+
+
+def test_whitespace_is_exactly_what_str_split_splits_at() -> None:
+    split_at = [cp for cp in range(0x110000) if len(f"a{chr(cp)}b".split()) == 2]
+    ascii_ws = [9, 10, 11, 12, 13, 28, 29, 30, 31, 32]
+    assert split_at == ascii_ws + WHITESPACE.tolist()
+    assert sorted({chr(cp).encode()[0] for cp in WHITESPACE.tolist()}) == np.flatnonzero(WHITESPACE_LEAD).tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(_texts, min_size=1, max_size=8))
+def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str]) -> None:
+    raw = [x.encode("utf-8", "surrogatepass") for x in texts]
+    buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    doc_off = np.concatenate([[0], np.cumsum([len(r) for r in raw])]).astype(np.int64)
+    cap = len(buf) // 2 + 1
+    states = []
+    for impl in (compiled, reference):
+        slots = np.full(1 << max(4, (2 * cap).bit_length()), -1, dtype=np.int32)
+        hashes = np.zeros(cap, dtype=np.uint64)
+        key_off = np.zeros(cap + 1, dtype=np.int64)
+        arena = np.zeros(len(buf) + cap, dtype=np.uint8)
+        chunks = np.full(cap, -7, dtype=np.int32)
+        doc_chunks = np.zeros(len(texts), dtype=np.int64)
+        n, used = impl.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, slots, hashes, key_off, arena, 0, 0,
+                                   chunks, doc_chunks)
+        assert doc_chunks.tolist() == [len(x.split()) for x in texts]
+        keys = bytes(arena[:used]).decode("utf-8", "surrogatepass").split(" ")[:-1]
+        assert len(keys) == n == len({c for x in texts for c in x.split()})
+        assert [keys[c] for c in chunks[:doc_chunks.sum()].tolist()] == [c for x in texts for c in x.split()]
+        assert impl.rehash_chunks(hashes, n, len(slots)).tolist() == slots.tolist()
+        states.append((n, used, slots.tolist(), hashes[:n].tolist(), key_off[:n + 1].tolist(), chunks.tolist()))
+    assert states[0] == states[1]
