@@ -105,8 +105,9 @@ class Engine:
 class Heron(Engine):
     name = "heron"
     config = ("IndexSettings.flat(store_documents=False): one field = title + ' ' + text, no stored text (like the "
-              "peers); built in a forked child process so the serving process holds only the opened index; "
-              "search(fields=False)")
+              "peers); writer buffer bounded by memory only, 1 GB like tantivy's writer heap (writer_buffer_mb=954, "
+              "no document-count limit); built in a forked child process so the serving process holds only the "
+              "opened index; search(fields=False)")
     multi_field = False
 
     def __init__(self) -> None:
@@ -131,8 +132,10 @@ class Heron(Engine):
             code = 0
             try:
                 h = self.heron
-                settings = (h.IndexSettings.fielded(store_documents=False) if self.multi_field
-                            else h.IndexSettings.flat(store_documents=False))
+                # the same writer memory as tantivy's (heap_size=1_000_000_000 = 954 MiB)
+                buffer = {"writer_buffer_mb": 954, "writer_buffer_docs": 1 << 40}
+                settings = (h.IndexSettings.fielded(store_documents=False, **buffer) if self.multi_field
+                            else h.IndexSettings.flat(store_documents=False, **buffer))
                 idx = h.Index.create(str(self.index_dir), settings)
                 with idx.writer() as w:
                     add = w.add

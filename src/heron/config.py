@@ -199,6 +199,11 @@ class IndexSettings:
     store_documents: bool = True
     #: documents buffered in RAM before the writer flushes a segment
     writer_buffer_docs: int = 100_000
+    #: estimated RAM (MiB) of the buffered documents (term ids, per-document state, stored
+    #: records) before the writer flushes a segment, whichever of the two limits comes first;
+    #: the flush itself briefly needs about as much again (Lucene's ``ramBufferSizeMB``,
+    #: tantivy's writer heap)
+    writer_buffer_mb: int = 256
     #: dense vectors for hybrid retrieval; ``None`` = lexical only
     vectors: VectorSettings | None = None
 
@@ -215,6 +220,8 @@ class IndexSettings:
             raise ConfigError("flat settings must have exactly one text field named 'text'")
         if self.writer_buffer_docs < 1:
             raise ConfigError(f"writer_buffer_docs must be >= 1, got {self.writer_buffer_docs}")
+        if self.writer_buffer_mb < 1:
+            raise ConfigError(f"writer_buffer_mb must be >= 1 (MiB), got {self.writer_buffer_mb}")
 
     @classmethod
     def flat(cls, **kw: Any) -> IndexSettings:
@@ -243,6 +250,7 @@ class IndexSettings:
             "single_field": self.single_field,
             "store_documents": self.store_documents,
             "writer_buffer_docs": self.writer_buffer_docs,
+            "writer_buffer_mb": self.writer_buffer_mb,
             **({"vectors": self.vectors.to_dict()} if self.vectors is not None else {}),
         }
 
@@ -252,7 +260,7 @@ class IndexSettings:
             "settings",
             d,
             {"text_fields", "filter_fields", "bm25", "single_field", "store_documents", "writer_buffer_docs",
-             "vectors"},
+             "writer_buffer_mb", "vectors"},
         )
         kw: dict[str, Any] = {}
         for key in ("text_fields", "filter_fields"):
@@ -276,8 +284,9 @@ class IndexSettings:
         for key in ("single_field", "store_documents"):
             if key in d:
                 kw[key] = bool(d[key])
-        if "writer_buffer_docs" in d:
-            kw["writer_buffer_docs"] = int(d["writer_buffer_docs"])
+        for key in ("writer_buffer_docs", "writer_buffer_mb"):
+            if key in d:
+                kw[key] = int(d[key])
         if d.get("vectors") is not None:
             kw["vectors"] = VectorSettings.from_dict(d["vectors"])
         return cls(**kw)

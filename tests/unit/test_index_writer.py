@@ -329,3 +329,53 @@ def test_matching_ids_are_the_live_documents_passing_the_filters() -> None:
     assert s.matching_ids(SearchFilters(domains=["-wikipedia.org"], published_after="2021-06-01")) == ["c"]
     with pytest.raises(heron.QueryError, match="no filter"):
         s.matching_ids(SearchFilters())
+
+
+def test_the_memory_budget_flushes_before_the_document_count() -> None:
+    """``writer_buffer_mb`` bounds the buffer's estimated RAM: 1 MiB of buffered text and ids
+    flushes segments long before ``writer_buffer_docs``, and the index is the same."""
+    docs = [{"id": f"doc-{i}", "title": f"title {i % 97}", "text": f"word{i} " * 30 + "heron " * (i % 5)}
+            for i in range(6000)]
+    small = heron.Index.in_memory(heron.IndexSettings(writer_buffer_mb=1))
+    big = heron.Index.in_memory(heron.IndexSettings())
+    for idx in (small, big):
+        w = idx.writer()
+        for d in docs:
+            w.add(d)
+        w.commit(merge=False)
+        w.close()
+    assert big.stats().segment_count == 1
+    assert small.stats().segment_count > 2
+    for q in ["heron", "word17 title", "title 5"]:
+        assert [(h.id, h.score) for h in small.search(q, k=50)] == [(h.id, h.score) for h in big.search(q, k=50)]
+    with pytest.raises(heron.ConfigError, match="writer_buffer_mb must be >= 1"):
+        heron.IndexSettings(writer_buffer_mb=0)
+    assert heron.IndexSettings.from_dict(heron.IndexSettings(writer_buffer_mb=7).to_dict()).writer_buffer_mb == 7
+
+
+def test_fielded_merges_keep_every_field_list(tiny_docs: list[dict[str, Any]]) -> None:
+    """Merging segments of a title + text index (two posting lists per term) scores exactly
+    like one segment built at once, deletes dropped."""
+    settings = heron.IndexSettings.fielded(store_documents=False)
+    docs = [{**d, "id": f"{d['id']}{i}", "title": f"{d.get('title', '')} {i % 3}"} for i in range(12)
+            for d in tiny_docs]
+    merged = heron.Index.in_memory(settings)
+    w = merged.writer()
+    for n, d in enumerate(docs):
+        w.add(d)
+        if n % 7 == 6:
+            w.commit(merge=False)
+    w.delete(docs[3]["id"])
+    w.commit(merge=False)
+    assert merged.stats().segment_count > 3
+    w.force_merge(1)
+    w.close()
+    fresh = heron.Index.in_memory(settings)
+    with fresh.writer() as fw:
+        for d in docs:
+            if d["id"] != docs[3]["id"]:
+                fw.add(d)
+    assert merged.stats().segment_count == 1
+    for q in ["heron", "title:heron", "cat 1", "bird 2 migration"]:
+        got = [(h.id, h.score) for h in merged.search(q, k=100, fields=False)]
+        assert got == [(h.id, h.score) for h in fresh.search(q, k=100, fields=False)] and got

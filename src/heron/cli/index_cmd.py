@@ -286,6 +286,9 @@ def index_command(
             if overwrite:
                 raise UserError("--append and --overwrite exclude each other")
             buffer_docs = settings_kw.pop("buffer_docs", None)
+            if settings_kw.pop("buffer_mb", None) is not None:
+                raise UserError("--buffer-mb is an index setting, fixed when the index is created; "
+                                "with --append, bound the buffer with --buffer-docs")
             given = given_settings_options(settings_kw)
             if given:
                 raise UserError(

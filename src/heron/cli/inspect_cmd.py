@@ -72,7 +72,7 @@ def inspect_command(path: Path, terms: tuple[str, ...], as_json: bool) -> None:
     for ff in settings.filter_fields:
         click.echo(f"    filter field {ff.name}: {ff.type}")
     click.echo(f"    documents stored: {'yes' if settings.store_documents else 'no'}; "
-               f"writer buffer {settings.writer_buffer_docs:,} docs")
+               f"writer buffer {settings.writer_buffer_docs:,} docs or {settings.writer_buffer_mb:,} MiB")
     click.echo(f"segments ({len(info['segments'])}):")
     click.echo(f"  {'name':<10} {'docs':>10} {'deleted':>9} {'bytes':>12}")
     for seg in info["segments"]:

@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _DEFAULT_SCHEMA = "flat" if IndexSettings().single_field else "fielded"
 
 #: names of the creation-time options added by :func:`settings_options`
-SETTINGS_OPTION_NAMES = ("flat", "k1", "b", "title_weight", "analyzer", "filter_fields", "buffer_docs", "vectors")
+SETTINGS_OPTION_NAMES = ("flat", "k1", "b", "title_weight", "analyzer", "filter_fields", "buffer_docs", "buffer_mb", "vectors")
 
 
 class UserError(click.ClickException):
@@ -59,6 +59,9 @@ def settings_options(f: F) -> F:
                          help="Declare a metadata filter field; TYPE is keyword (default), numeric or date. Repeatable."),
             click.option("--buffer-docs", type=click.IntRange(min=1), default=None, metavar="N",
                          help="Documents buffered in memory before a segment is written (default 100000)."),
+            click.option("--buffer-mb", type=click.IntRange(min=1), default=None, metavar="MIB",
+                         help="Estimated memory (MiB) of buffered documents before a segment is written, whichever "
+                              "of this and --buffer-docs comes first (default 256)."),
             click.option("--vectors", default=None, metavar="MODEL",
                          help="Also store passage vectors for dense/hybrid search: 'all-MiniLM-L6-v2' (bundled) "
                               "or a local model directory (model.onnx + tokenizer.json)."),
@@ -96,6 +99,7 @@ def build_settings(
     analyzer: str | None = None,
     filter_fields: Sequence[str] = (),
     buffer_docs: int | None = None,
+    buffer_mb: int | None = None,
     vectors: str | None = None,
     **_: Any,
 ) -> IndexSettings:
@@ -112,6 +116,8 @@ def build_settings(
     }
     if buffer_docs is not None:
         kw["writer_buffer_docs"] = buffer_docs
+    if buffer_mb is not None:
+        kw["writer_buffer_mb"] = buffer_mb
     if vectors is not None:
         kw["vectors"] = VectorSettings(model=vectors)
     if flat and title_weight is not None:

@@ -53,6 +53,8 @@ class ChunkTermIds:
         self._off = array("q", [0])
         self._ids: list[np.ndarray] = []
         self._lens: list[np.ndarray] = []
+        self._out_bytes = 0  # of _ids and _lens
+        self._held = 0  # see ram_bytes
         self._clear_table()
 
     def add(self, text: str) -> None:
@@ -72,6 +74,11 @@ class ChunkTermIds:
             self._ids = [np.concatenate(self._ids)]
             self._lens = [np.concatenate(self._lens)]
         return self._ids[0], self._lens[0]
+
+    @property
+    def ram_bytes(self) -> int:
+        """Bytes held: term ids and counts produced so far, the chunk table, the batch to scan."""
+        return self._held + len(self._buf) + 8 * len(self._off)
 
     @property
     def chunks(self) -> int:
@@ -129,6 +136,9 @@ class ChunkTermIds:
         ids, lens = k.expand_chunks(chunks, doc_chunks, self._term_off, self._term_ids)
         self._ids.append(ids)
         self._lens.append(lens)
+        self._out_bytes += ids.nbytes + lens.nbytes
+        self._held = self._out_bytes + sum(a.nbytes for a in (self._slots, self._hashes, self._key_off, self._arena,
+                                                              self._term_off, self._term_ids))
         del buf, doc_off
         self._buf = bytearray()
         self._off = array("q", [0])

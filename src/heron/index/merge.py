@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heron import kernels
 from heron.index.manifest import SegmentMeta
 from heron.index.segment import Columns, SegmentData, SegmentReader
 from heron.vectors.store import VectorData, merge_vector_data
@@ -47,29 +48,39 @@ class TieredMergePolicy:
 
 
 def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None], n_fields: int) -> SegmentData:
-    """Combine segments (in order) into one ``SegmentData`` without their deleted docs."""
+    """Combine segments (in order) into one ``SegmentData`` without their deleted docs.
+
+    Postings merge by a counting sort over the merged (term, field) lists: pass 1 counts each
+    list's kept postings, pass 2 copies them; segments are visited in order and their documents
+    renumbered upwards, so every merged list stays sorted by document."""
     term_lists = [r.term_list() for r in readers]
     merged_terms = sorted(set().union(*term_lists)) if term_lists else []
     pos = {t: i for i, t in enumerate(merged_terms)}
-    t_parts, f_parts, d_parts, tf_parts, len_parts = [], [], [], [], []
+    n_lists = len(merged_terms) * n_fields
+    df = np.zeros(n_lists, dtype=np.int64)
+    k = kernels.impl()
+    plan = []
+    base = 0
+    for r, live, terms in zip(readers, lives, term_lists, strict=True):
+        keep = np.ones(r.doc_count, dtype=np.bool_) if live is None else live.astype(np.bool_)
+        newdoc = np.cumsum(keep) - 1 + base
+        remap = np.array([pos[t] for t in terms], dtype=np.int64)
+        list_map = (remap[:, None] * n_fields + np.arange(n_fields, dtype=np.int64)).ravel()
+        list_start = np.asarray(r.list_start, dtype=np.int64)
+        k.count_live_postings(r.docs, list_start, keep, list_map, df)
+        plan.append((keep, newdoc, list_map, list_start))
+        base += int(keep.sum())
+    at = np.zeros(n_lists, dtype=np.int64)
+    np.cumsum(df[:-1], out=at[1:])
+    doc = np.empty(int(df.sum()), dtype=np.uint32)
+    tf = np.empty(len(doc), dtype=np.uint32)
     ids: list[str] = []
     records: list[bytes] = []
     cols = Columns()
     vec_parts: list[VectorData] = []
-    base = 0
-    for r, live, terms in zip(readers, lives, term_lists, strict=True):
-        n = r.doc_count
-        keep = np.ones(n, dtype=bool) if live is None else live.astype(bool)
-        newdoc = np.cumsum(keep) - 1 + base
-        remap = np.array([pos[t] for t in terms], dtype=np.int64)
-        counts: np.ndarray = np.diff(np.asarray(r.list_start, dtype=np.int64)).astype(np.int64)
-        lists = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        docs = np.asarray(r.docs, dtype=np.int64)
-        alive = keep[docs]
-        t_parts.append(remap[lists[alive] // n_fields])
-        f_parts.append(lists[alive] % n_fields)
-        d_parts.append(newdoc[docs[alive]])
-        tf_parts.append(np.asarray(r.tfs, dtype=np.uint32)[alive])
+    len_parts = []
+    for r, live, (keep, newdoc, list_map, list_start) in zip(readers, lives, plan, strict=True):
+        k.copy_live_postings(r.docs, r.tfs, list_start, keep, newdoc, list_map, at, doc, tf)
         len_parts.append(np.asarray(r.lengths)[:, keep])
         all_ids = r.all_ids()
         kept = np.flatnonzero(keep).tolist()
@@ -83,23 +94,16 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         cols.domain.extend(c.domain[i] for i in kept)
         cols.url.extend(c.url[i] for i in kept)
         cols.language.extend(c.language[i] for i in kept)
-        for k, v in c.extra.items():
-            cols.extra.setdefault(k, []).extend(v[i] for i in kept)
+        for name, v in c.extra.items():
+            cols.extra.setdefault(name, []).extend(v[i] for i in kept)
         if r.vectors is not None:  # passages of deleted documents are dropped, doc ids renumbered
             vec_parts.append(r.vectors.data(None if live is None else keep, newdoc))
-        base += len(kept)
-    term = np.concatenate(t_parts) if t_parts else np.zeros(0, np.int64)
-    fld = np.concatenate(f_parts) if f_parts else np.zeros(0, np.int64)
-    doc = np.concatenate(d_parts) if d_parts else np.zeros(0, np.int64)
-    tf = np.concatenate(tf_parts) if tf_parts else np.zeros(0, np.uint32)
-    order = np.lexsort((doc, fld, term))
     lengths = np.concatenate(len_parts, axis=1) if len_parts else np.zeros((n_fields, 0), np.uint32)
     return SegmentData(
         terms=merged_terms,
-        term=term[order],
-        field=fld[order],
-        doc=doc[order],
-        tf=tf[order],
+        list_df=df,
+        doc=doc,
+        tf=tf,
         lengths=lengths.astype(np.uint32),
         ids=ids,
         records=records,

@@ -49,12 +49,13 @@ class Columns:
 
 @dataclass(slots=True)
 class SegmentData:
-    """Everything needed to write a segment; postings sorted by (term, field, doc)."""
+    """Everything needed to write a segment. Postings are in posting-list order: list
+    ``t * n_fields + f`` (term ordinal ``t`` of the sorted ``terms``, field ``f``) holds the
+    next ``list_df[l]`` postings, sorted by document."""
 
     terms: list[str]
-    term: np.ndarray  # int64 ordinal into ``terms`` per posting
-    field: np.ndarray  # int64 field index per posting
-    doc: np.ndarray  # int64 doc per posting
+    list_df: np.ndarray  # int64 postings per (term, field) list; len(terms) * n_fields of them
+    doc: np.ndarray  # uint32 doc per posting
     tf: np.ndarray  # uint32
     lengths: np.ndarray  # uint32 [fields, docs]
     ids: list[str]
@@ -118,15 +119,22 @@ def write_segment(
     n_docs = data.doc_count
     n_terms = len(data.terms)
     n_lists = n_terms * n_fields
-    list_id = data.term * n_fields + data.field
-    counts = np.bincount(list_id, minlength=n_lists) if len(list_id) else np.zeros(n_lists, dtype=np.int64)
+    counts = np.asarray(data.list_df, dtype=np.int64)
+    if len(counts) != n_lists:
+        raise ValueError(f"segment data has {len(counts)} posting lists, expected {n_terms} terms x {n_fields} fields")
     list_start = np.zeros(n_lists + 1, dtype=np.int64)
     np.cumsum(counts, out=list_start[1:])
-    docs = data.doc.astype(np.uint32)
+    docs = np.asarray(data.doc, dtype=np.uint32)
     tfs = np.minimum(data.tf, MAX_TF).astype(np.uint16)
     norms = encode_lengths(data.lengths) if n_docs else np.zeros((n_fields, 0), dtype=np.uint8)
     norms = norms.reshape(n_fields, n_docs)
-    npp = norms[data.field, data.doc] if len(docs) else np.zeros(0, dtype=np.uint8)
+    if not len(docs):
+        npp = np.zeros(0, dtype=np.uint8)
+    elif n_fields == 1:
+        npp = norms[0][docs]
+    else:  # each posting's field: lists cycle through the fields term by term
+        fields = np.repeat(np.tile(np.arange(n_fields, dtype=np.uint8), n_terms), counts)
+        npp = norms[fields, docs]
     k = kernels.impl()
     blk_last, imp_off, imp_tf, imp_norm, _ = k.block_metadata(docs, tfs, list_start, npp)
     terms_blob, terms_off = _blob(data.terms)

@@ -177,7 +177,7 @@ class IndexWriter:
             d = make_document(op["doc"], self.settings)
             self._delete_committed(d.id)
             self._builder.add(d)
-            if self._builder.slots >= self.settings.writer_buffer_docs:
+            if self._buffer_full():
                 self.flush()
         elif kind == "delete":
             doc_id = str(op["id"])
@@ -264,8 +264,12 @@ class IndexWriter:
         self._changes += 1
         if seq:
             self._applied_seq = seq
-        if self._builder.slots >= self.settings.writer_buffer_docs:
+        if self._buffer_full():
             self.flush()
+
+    def _buffer_full(self) -> bool:
+        b = self._builder
+        return b.slots >= self.settings.writer_buffer_docs or b.ram_bytes >= self.settings.writer_buffer_mb << 20
 
     def add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
         """Add or replace documents. For live writers one call is one log record (one fsync,

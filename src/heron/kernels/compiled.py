@@ -649,6 +649,32 @@ def fill_postings(tid, lens, keep, newdoc, list_of, last, pos, docs, tfs):  # ty
         p += n
 
 
+@njit(cache=True)
+def count_live_postings(docs, list_start, keep, list_map, df):  # type: ignore[no-untyped-def]
+    """Merge, pass 1: ``df[list_map[i]]`` += the postings of list ``i`` whose document is kept."""
+    for i in range(len(list_start) - 1):
+        n = 0
+        for p in range(list_start[i], list_start[i + 1]):
+            if keep[docs[p]]:
+                n += 1
+        df[list_map[i]] += n
+
+
+@njit(cache=True)
+def copy_live_postings(docs, tfs, list_start, keep, newdoc, list_map, pos, out_docs, out_tfs):  # type: ignore[no-untyped-def]
+    """Merge, pass 2: the kept postings of list ``i``, documents renumbered by ``newdoc``,
+    appended to merged list ``list_map[i]`` at ``pos[list_map[i]]`` (which advances)."""
+    for i in range(len(list_start) - 1):
+        o = pos[list_map[i]]
+        for p in range(list_start[i], list_start[i + 1]):
+            d = docs[p]
+            if keep[d]:
+                out_docs[o] = newdoc[d]
+                out_tfs[o] = tfs[p]
+                o += 1
+        pos[list_map[i]] = o
+
+
 @njit(cache=True, nogil=True)
 def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: ignore[no-untyped-def]
     """Per (term, field) list ``j``, the max over its blocks' impacts of the float32 saturation
@@ -1065,6 +1091,10 @@ def warmup() -> None:
     list_of = np.arange(2, dtype=np.int64)
     df = np.zeros(2, dtype=np.int64)
     count_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), df)
+    for d, t in ((docs, tfs), (ro(docs), ro(tfs))):  # a merge reads memory-mapped or in-memory segments
+        count_live_postings(d, ls, keep, list_of, np.zeros(2, dtype=np.int64))
+        copy_live_postings(d, t, ls, keep, np.arange(3, dtype=np.int64), list_of, np.array([0, 2]),
+                           np.zeros(4, dtype=np.uint32), np.zeros(4, dtype=np.uint32))
     fill_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), np.array([0, 2]),
                   np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.uint32))
     text = np.frombuffer("a b\u3000a".encode(), dtype=np.uint8)

@@ -330,6 +330,27 @@ def fill_postings(tid: np.ndarray, lens: np.ndarray, keep: np.ndarray, newdoc: n
         p += n
 
 
+def count_live_postings(docs: np.ndarray, list_start: np.ndarray, keep: np.ndarray, list_map: np.ndarray,
+                        df: np.ndarray) -> None:
+    """Merge, pass 1: each list's postings of kept documents, counted into its merged list."""
+    for i in range(len(list_start) - 1):
+        df[list_map[i]] += sum(1 for d in docs[list_start[i]:list_start[i + 1]] if keep[d])
+
+
+def copy_live_postings(docs: np.ndarray, tfs: np.ndarray, list_start: np.ndarray, keep: np.ndarray,
+                       newdoc: np.ndarray, list_map: np.ndarray, pos: np.ndarray, out_docs: np.ndarray,
+                       out_tfs: np.ndarray) -> None:
+    """Merge, pass 2: each list's postings of kept documents (renumbered by ``newdoc``), in
+    order, written to its merged list from ``pos[list_map[i]]`` on."""
+    for i in range(len(list_start) - 1):
+        for p in range(list_start[i], list_start[i + 1]):
+            if keep[docs[p]]:
+                at = pos[list_map[i]]
+                out_docs[at] = newdoc[docs[p]]
+                out_tfs[at] = tfs[p]
+                pos[list_map[i]] = at + 1
+
+
 def lookup_terms_hashed(terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, q: np.ndarray) -> np.ndarray:
     """``lookup_terms`` through ``term_hash_table``: probe from the term's slot until its ordinal
     or an empty slot. Same answer as the binary search."""
