@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 
 from heron.analysis import get_analyzer
 from heron.analysis.spec import AnalyzerSpec
+from heron.analysis.tokenizer import TOKEN_RE
 from heron.index.chunk_terms import WHITESPACE, WHITESPACE_LEAD, ChunkTermIds
 from heron.kernels import compiled, reference
 
 _SPACES = [" ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f"] + [chr(int(c)) for c in WHITESPACE]
-_PIECES = ["the", "The", "running", "Runs", "l'avion", "naïve", "Ünïcödé", "ﬁle", "e\u0301", "1990),", "(born",
+_PIECES = ["the", "The", "THE", "running", "Runs", "l'avion", "L'Avion", "don't", "rock'n'roll", "a''b", "'tis",
+           "dogs'", "e-mail", "snake_case", "3.14", "x'", "AT&T", "(Born", "1990),", "naïve", "Ünïcödé", "ﬁle", "e\u0301", "1990),", "(born",
            "中文字符", "日本語のテキスト", "한국어", "U.S.A.", "x" * 70, "\ud800", "a\udfffb", "—", "...", "K\u212a", "ǅ"]
 _texts = st.lists(
     st.one_of(st.sampled_from(_PIECES), st.sampled_from(_SPACES),
@@ -50,7 +52,8 @@ def _chunk_ids(analyzer, texts, **kw):  # type: ignore[no-untyped-def]
     return out
 
 
-@pytest.mark.parametrize("spec", [AnalyzerSpec(), AnalyzerSpec(stemmer=None, stopwords=None, ascii_folding=False)])
+@pytest.mark.parametrize("spec", [AnalyzerSpec(), AnalyzerSpec(stemmer=None, stopwords=None, ascii_folding=False),
+                                  AnalyzerSpec(lowercase=False, stemmer="french", stopwords="french")])
 @settings(max_examples=150, deadline=None)
 @given(texts=st.lists(_texts, max_size=12), batch=st.sampled_from([1, 7, 64, 1 << 20]),
        max_chunks=st.sampled_from([0, 5, 4_000_000]))
@@ -70,27 +73,40 @@ def test_whitespace_is_exactly_what_str_split_splits_at() -> None:
     assert sorted({chr(cp).encode()[0] for cp in WHITESPACE.tolist()}) == np.flatnonzero(WHITESPACE_LEAD).tolist()
 
 
-@settings(max_examples=100, deadline=None)
-@given(texts=st.lists(_texts, min_size=1, max_size=8))
-def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str]) -> None:
+def _keys(text: str, fold: bool) -> list[str]:
+    """The table keys of a text: whitespace chunks; an all-ASCII chunk gives its words instead,
+    as the ``unicode`` tokenizer finds them (lower-cased when folding case)."""
+    out: list[str] = []
+    for chunk in text.split():
+        if chunk.isascii():
+            out += [m.group() for m in TOKEN_RE.finditer(chunk.lower() if fold else chunk)]
+        else:
+            out.append(chunk)
+    return out
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(_texts, min_size=1, max_size=8), fold=st.booleans())
+def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str], fold: bool) -> None:
     raw = [x.encode("utf-8", "surrogatepass") for x in texts]
     buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
     doc_off = np.concatenate([[0], np.cumsum([len(r) for r in raw])]).astype(np.int64)
-    cap = len(buf) // 2 + 1
+    cap = (len(buf) + len(texts)) // 2 + 1
+    want = [_keys(x, fold) for x in texts]
     states = []
     for impl in (compiled, reference):
         slots = np.full(1 << max(4, (2 * cap).bit_length()), -1, dtype=np.int32)
         hashes = np.zeros(cap, dtype=np.uint64)
         key_off = np.zeros(cap + 1, dtype=np.int64)
         arena = np.zeros(len(buf) + cap, dtype=np.uint8)
-        chunks = np.full(cap, -7, dtype=np.int32)
-        doc_chunks = np.zeros(len(texts), dtype=np.int64)
-        n, used = impl.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, slots, hashes, key_off, arena, 0, 0,
-                                   chunks, doc_chunks)
-        assert doc_chunks.tolist() == [len(x.split()) for x in texts]
-        keys = bytes(arena[:used]).decode("utf-8", "surrogatepass").split(" ")[:-1]
-        assert len(keys) == n == len({c for x in texts for c in x.split()})
-        assert [keys[c] for c in chunks[:doc_chunks.sum()].tolist()] == [c for x in texts for c in x.split()]
+        keys = np.full(cap, -7, dtype=np.int32)
+        doc_keys = np.zeros(len(texts), dtype=np.int64)
+        n, used = impl.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, fold, slots, hashes, key_off, arena, 0,
+                                   0, keys, doc_keys)
+        assert doc_keys.tolist() == [len(k) for k in want]
+        table = bytes(arena[:used]).decode("utf-8", "surrogatepass").split(" ")[:-1]
+        assert len(table) == n == len({k for ks in want for k in ks})
+        assert [table[c] for c in keys[:doc_keys.sum()].tolist()] == [k for ks in want for k in ks]
         assert impl.rehash_chunks(hashes, n, len(slots)).tolist() == slots.tolist()
-        states.append((n, used, slots.tolist(), hashes[:n].tolist(), key_off[:n + 1].tolist(), chunks.tolist()))
+        states.append((n, used, slots.tolist(), hashes[:n].tolist(), key_off[:n + 1].tolist(), keys.tolist()))
     assert states[0] == states[1]

@@ -1,19 +1,24 @@
-"""Indexed text to term ids through a table of whitespace chunks (the indexing hot path).
+"""Indexed text to term ids through a table of keys (the indexing hot path).
 
 ``Analyzer.terms(text)`` is the concatenation, over ``text.split()``, of each chunk's terms
-(see :mod:`heron.analysis.analyzer`), and text repeats its chunks: a 300k-document corpus has
-about one new chunk in ten. So the segment builder does not analyze documents one at a time
-in Python. :class:`ChunkTermIds` encodes each text to UTF-8 into a batch; one kernel
-(``scan_chunks``) splits the batch at whitespace exactly like ``str.split()`` and maps every
-chunk to its id in a hash table of the chunks seen so far, inserting the new ones. Only new
-chunks come back to Python, once each: decoded in one call, analyzed by the field's analyzer,
+(see :mod:`heron.analysis.analyzer`); an all-ASCII chunk's terms are in turn those of its
+words (runs of ASCII letters and digits joined by single apostrophes: what the ``unicode``
+tokenizer finds there), each analyzed on its own. And text repeats itself: a 300k-document
+corpus has one distinct key per hundred tokens. So the segment builder does not analyze
+documents one at a time in Python. :class:`ChunkTermIds` encodes each text to UTF-8 into a
+batch; one kernel (``scan_chunks``) splits the batch at whitespace exactly like
+``str.split()``, splits ASCII chunks into words (lower-cased when the analyzer lower-cases:
+it would anyway), and maps every key — word, or whole non-ASCII chunk — to its id in a hash
+table of the keys seen so far, inserting the new ones. Only new keys come back to Python,
+once each: decoded in one call, analyzed by the field's analyzer (``Analyzer.chunk_terms``),
 their terms numbered in the builder's vocabulary. A second kernel (``expand_chunks``) writes
 each document's term ids. The result equals ``[vocab[t] for t in analyzer.terms(text)]`` per
 text (differential tests), at a few nanoseconds per byte instead of a dict lookup and several
 Python objects per token.
 
-The table lives as long as its builder (one segment), bounded by ``max_chunks``: past that
-it starts empty again at the next batch (term ids are the vocabulary's, so nothing changes).
+The table lives as long as its builder (one segment), bounded by ``max_chunks`` keys: past
+that it starts empty again at the next batch (term ids are the vocabulary's, so nothing
+changes).
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class ChunkTermIds:
         self.analyzer = analyzer
         #: the kernels' module (the active backend unless a test picks one)
         self._k = kernel_impl if kernel_impl is not None else kernels.impl()
+        #: ASCII words may be lower-cased before the table (the analyzer lower-cases them anyway)
+        self._fold = analyzer.spec.lowercase
         self._term_id = term_id
         self._batch_bytes = batch_bytes
         self._max_chunks = max_chunks
@@ -122,13 +129,14 @@ class ChunkTermIds:
             self._clear_table()
         buf = np.frombuffer(self._buf, dtype=np.uint8)
         doc_off = np.frombuffer(self._off, dtype=np.int64)
-        max_chunks = (len(buf) + 1) // 2  # a chunk is >= 1 byte, and chunks are separated
+        # a key is >= 1 byte, and keys within a text are separated: <= (bytes + 1) // 2 per text
+        max_chunks = (len(buf) + n_docs) // 2
         self._reserve(max_chunks, len(buf))
         chunks = np.empty(max_chunks, dtype=np.int32)
         doc_chunks = np.empty(n_docs, dtype=np.int64)
         k = self._k
         old = self._n
-        self._n, self._arena_len = k.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, self._slots,
+        self._n, self._arena_len = k.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, self._fold, self._slots,
                                                  self._hashes, self._key_off, self._arena, self._n,
                                                  self._arena_len, chunks, doc_chunks)
         if self._n > old:

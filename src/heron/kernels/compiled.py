@@ -475,94 +475,137 @@ def term_doc_freqs(terms_blob, terms_off, table, list_start, n_fields, q, q_fiel
 
 
 @njit(cache=True, inline="always")
-def _chunk_id(buf, s, e, slots, hashes, key_off, arena, n_chunks, arena_len):  # type: ignore[no-untyped-def]
-    """Id of the chunk ``buf[s:e]`` in the chunk table, inserting it (its bytes, then a space,
-    appended to the arena) when new. Returns (id, n_chunks, arena_len)."""
-    h = _term_hash(buf, s, e)
+def _lower(b, fold):  # type: ignore[no-untyped-def]
+    """ASCII byte ``b``, lower-cased when ``fold``."""
+    if fold and 65 <= b <= 90:
+        return b + 32
+    return b
+
+
+@njit(cache=True, inline="always")
+def _alnum(b):  # type: ignore[no-untyped-def]
+    return 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122
+
+
+@njit(cache=True, inline="always")
+def _space_width(buf, i, ws_lead, ws):  # type: ignore[no-untyped-def]
+    """Bytes of the whitespace character at ``buf[i]`` (``str.isspace``), 0 if it is not one."""
+    b = buf[i]
+    if b < 128:
+        return 1 if b == 32 or 9 <= b <= 13 or 28 <= b <= 31 else 0
+    if not ws_lead[b]:
+        return 0
+    if b < 0xE0:
+        cp = ((np.int64(b) & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
+        n = 2
+    elif b < 0xF0:
+        cp = ((np.int64(b) & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6) | (np.int64(buf[i + 2]) & 0x3F)
+        n = 3
+    else:
+        cp = (((np.int64(b) & 0x07) << 18) | ((np.int64(buf[i + 1]) & 0x3F) << 12)
+              | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F))
+        n = 4
+    for x in ws:
+        if x == cp:
+            return n
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
+    """Id of the key ``buf[s:e]`` (ASCII-lower-cased when ``fold``) in the key table,
+    inserting it (its bytes, then a space, appended to the arena) when new. Returns
+    (id, n_keys, arena_len)."""
+    h = np.uint64(14695981039346656037)
+    for i in range(s, e):
+        h = (h ^ np.uint64(_lower(buf[i], fold))) * np.uint64(1099511628211)
     mask = np.uint64(len(slots) - 1)
     slot = h & mask
     n = e - s
     while True:
         c = slots[slot]
         if c == -1:
-            c = n_chunks
+            c = n_keys
             slots[slot] = c
             hashes[c] = h
             for i in range(n):
-                arena[arena_len + i] = buf[s + i]
+                arena[arena_len + i] = _lower(buf[s + i], fold)
             arena[arena_len + n] = 32
             arena_len += n + 1
             key_off[c + 1] = arena_len
-            return c, n_chunks + 1, arena_len
+            return c, n_keys + 1, arena_len
         if hashes[c] == h:
             ks = key_off[c]
             if key_off[c + 1] - 1 - ks == n:
                 same = True
                 for i in range(n):
-                    if arena[ks + i] != buf[s + i]:
+                    if arena[ks + i] != _lower(buf[s + i], fold):
                         same = False
                         break
                 if same:
-                    return c, n_chunks, arena_len
+                    return c, n_keys, arena_len
         slot = (slot + np.uint64(1)) & mask
 
 
 @njit(cache=True)
-def scan_chunks(buf, doc_off, ws_lead, ws, slots, hashes, key_off, arena, n_chunks, arena_len,  # type: ignore[no-untyped-def]
-                out_chunk, doc_chunks):
+def scan_chunks(buf, doc_off, ws_lead, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
+                out_keys, doc_keys):
     """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
-    exactly like ``str.split()``, and write each chunk's id in the chunk table to ``out_chunk``
-    and each document's chunk count to ``doc_chunks``; new chunks are inserted.
+    exactly like ``str.split()``, and each chunk into *keys*: an all-ASCII chunk into its words
+    (runs of ASCII letters and digits joined by single apostrophes, which is what the ``unicode``
+    tokenizer finds in ASCII text; lower-cased when ``fold``), any other chunk is one key. Writes
+    each key's id in the key table to ``out_keys`` and each document's key count to
+    ``doc_keys``; new keys are inserted.
 
     ASCII whitespace is the bytes ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws``
     (the non-ASCII whitespace) is recognised by its lead byte (``ws_lead``), then decoded. The
-    caller sizes the table for every chunk of ``buf`` being new. Returns (n_chunks, arena_len)."""
+    caller sizes the table for every key of ``buf`` being new. Returns (n_keys, arena_len)."""
     n_out = 0
     for d in range(len(doc_off) - 1):
         i = doc_off[d]
         e = doc_off[d + 1]
-        start = -1
         before = n_out
         while i < e:
-            b = buf[i]
-            w = 0
-            if b < 128:
-                if b == 32 or 9 <= b <= 13 or 28 <= b <= 31:
-                    w = 1
-            elif ws_lead[b]:
-                if b < 0xE0:
-                    cp = ((np.int64(b) & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
-                    n = 2
-                elif b < 0xF0:
-                    cp = (((np.int64(b) & 0x0F) << 12) | ((np.int64(buf[i + 1]) & 0x3F) << 6)
-                          | (np.int64(buf[i + 2]) & 0x3F))
-                    n = 3
-                else:
-                    cp = (((np.int64(b) & 0x07) << 18) | ((np.int64(buf[i + 1]) & 0x3F) << 12)
-                          | ((np.int64(buf[i + 2]) & 0x3F) << 6) | (np.int64(buf[i + 3]) & 0x3F))
-                    n = 4
-                for x in ws:
-                    if x == cp:
-                        w = n
-                        break
+            w = _space_width(buf, i, ws_lead, ws)
             if w:
-                if start >= 0:
-                    c, n_chunks, arena_len = _chunk_id(buf, start, i, slots, hashes, key_off, arena, n_chunks,
-                                                       arena_len)
-                    out_chunk[n_out] = c
-                    n_out += 1
-                    start = -1
                 i += w
-            else:
-                if start < 0:
-                    start = i
+                continue
+            s = i
+            ascii = True
+            while i < e:
+                b = buf[i]
+                if b < 128:
+                    if b == 32 or 9 <= b <= 13 or 28 <= b <= 31:
+                        break
+                elif ws_lead[b] and _space_width(buf, i, ws_lead, ws):
+                    break
+                else:
+                    ascii = False
                 i += 1
-        if start >= 0:
-            c, n_chunks, arena_len = _chunk_id(buf, start, e, slots, hashes, key_off, arena, n_chunks, arena_len)
-            out_chunk[n_out] = c
-            n_out += 1
-        doc_chunks[d] = n_out - before
-    return n_chunks, arena_len
+            if not ascii:
+                c, n_keys, arena_len = _key_id(buf, s, i, False, slots, hashes, key_off, arena, n_keys, arena_len)
+                out_keys[n_out] = c
+                n_out += 1
+                continue
+            j = s
+            while j < i:
+                if not _alnum(buf[j]):
+                    j += 1
+                    continue
+                ws_ = j
+                j += 1
+                while True:
+                    while j < i and _alnum(buf[j]):
+                        j += 1
+                    if j + 1 < i and buf[j] == 39 and _alnum(buf[j + 1]):
+                        j += 2
+                    else:
+                        break
+                c, n_keys, arena_len = _key_id(buf, ws_, j, fold, slots, hashes, key_off, arena, n_keys, arena_len)
+                out_keys[n_out] = c
+                n_out += 1
+        doc_keys[d] = n_out - before
+    return n_keys, arena_len
 
 
 @njit(cache=True)
@@ -1105,8 +1148,9 @@ def warmup() -> None:
     key_off = np.zeros(5, dtype=np.int64)
     chunks = np.zeros(4, dtype=np.int32)
     doc_chunks = np.zeros(1, dtype=np.int64)
-    n, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), lead, ws, np.full(8, -1, dtype=np.int32),
-                       hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0, chunks, doc_chunks)
+    n, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), lead, ws, True,
+                       np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0, chunks,
+                       doc_chunks)
     rehash_chunks(hashes, n, 8)
     expand_chunks(chunks, doc_chunks, np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.uint32))
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 
 import numpy as np
 
@@ -249,24 +250,36 @@ def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.n
     return c, n_chunks + 1, arena_len
 
 
-def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, ws_lead: np.ndarray, ws: np.ndarray, slots: np.ndarray,
-                hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_chunks: int, arena_len: int,
-                out_chunk: np.ndarray, doc_chunks: np.ndarray) -> tuple[int, int]:
-    """The chunks of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
+#: the words the ``unicode`` tokenizer finds in ASCII text: letters and digits, with single
+#: internal apostrophes (``don't``)
+ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
+
+
+def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, ws_lead: np.ndarray, ws: np.ndarray, fold: bool,
+                slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_keys: int,
+                arena_len: int, out_keys: np.ndarray, doc_keys: np.ndarray) -> tuple[int, int]:
+    """The keys of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
     specification of the compiled byte scanner, which uses ``ws_lead``/``ws`` to find the
-    non-ASCII whitespace), each looked up in (or inserted into) the chunk table; their ids go
-    to ``out_chunk``, each document's count to ``doc_chunks``. Returns (n_chunks, arena_len)."""
+    non-ASCII whitespace); an all-ASCII chunk gives its ``ASCII_WORD``s (lower-cased when
+    ``fold``), any other chunk is one key. Each key is looked up in (or inserted into) the key
+    table; ids go to ``out_keys``, each document's count to ``doc_keys``. Returns
+    (n_keys, arena_len)."""
     n_out = 0
     for d in range(len(doc_off) - 1):
         text = bytes(buf[doc_off[d]:doc_off[d + 1]]).decode("utf-8", "surrogatepass")
-        chunks = text.split()
-        for chunk in chunks:
-            c, n_chunks, arena_len = _chunk_id(chunk.encode("utf-8", "surrogatepass"), slots, hashes, key_off,
-                                               arena, n_chunks, arena_len)
-            out_chunk[n_out] = c
+        keys: list[str] = []
+        for chunk in text.split():
+            if chunk.isascii():
+                keys += [w.lower() if fold else w for w in ASCII_WORD.findall(chunk)]
+            else:
+                keys.append(chunk)
+        for key in keys:
+            c, n_keys, arena_len = _chunk_id(key.encode("utf-8", "surrogatepass"), slots, hashes, key_off, arena,
+                                             n_keys, arena_len)
+            out_keys[n_out] = c
             n_out += 1
-        doc_chunks[d] = len(chunks)
-    return n_chunks, arena_len
+        doc_keys[d] = len(keys)
+    return n_keys, arena_len
 
 
 def rehash_chunks(hashes: np.ndarray, n_chunks: int, size: int) -> np.ndarray:
