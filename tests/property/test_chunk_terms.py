@@ -101,8 +101,9 @@ def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str], fold
         arena = np.zeros(len(buf) + cap, dtype=np.uint8)
         keys = np.full(cap, -7, dtype=np.int32)
         doc_keys = np.zeros(len(texts), dtype=np.int64)
-        n, used = impl.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, fold, slots, hashes, key_off, arena, 0,
-                                   0, keys, doc_keys)
+        n, used, done, n_out = impl.scan_chunks(buf, doc_off, 0, WHITESPACE_LEAD, WHITESPACE, fold, slots, hashes,
+                                                key_off, arena, 0, 0, keys, 0, doc_keys)
+        assert done == len(texts) and n_out == doc_keys.sum()
         assert doc_keys.tolist() == [len(k) for k in want]
         table = bytes(arena[:used]).decode("utf-8", "surrogatepass").split(" ")[:-1]
         assert len(table) == n == len({k for ks in want for k in ks})
@@ -110,3 +111,20 @@ def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str], fold
         assert impl.rehash_chunks(hashes, n, len(slots)).tolist() == slots.tolist()
         states.append((n, used, slots.tolist(), hashes[:n].tolist(), key_off[:n + 1].tolist(), keys.tolist()))
     assert states[0] == states[1]
+
+
+@pytest.mark.parametrize("impl", [compiled, reference])
+def test_the_key_table_grows_and_resumes_mid_batch(impl) -> None:  # type: ignore[no-untyped-def]
+    """Thousands of new keys in one batch: the scanner stops at the first text whose keys do
+    not fit, the table doubles, and the scan resumes there — same terms as the analyzer."""
+    analyzer = get_analyzer(AnalyzerSpec())
+    texts = [" ".join(f"w{i}x{j} Wörd{i * 7 + j}," for j in range(40)) for i in range(150)]
+    vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
+    ct = ChunkTermIds(analyzer, vocab.__getitem__, kernel_impl=impl)
+    for x in texts:
+        ct.add(x)
+    ids, lens = ct.result()
+    assert ct.chunks > 4 * 512  # several doublings of the initial table
+    inverse = list(vocab)
+    assert [inverse[i] for i in ids.tolist()] == [t for x in texts for t in analyzer.terms(x)]
+    assert lens.tolist() == [len(analyzer.terms(x)) for x in texts]

@@ -97,29 +97,21 @@ class ChunkTermIds:
     def _clear_table(self) -> None:
         self._n = 0
         self._arena_len = 0
-        self._slots = np.full(1024, -1, dtype=np.int32)
-        self._hashes = np.zeros(256, dtype=np.uint64)
-        self._key_off = np.zeros(257, dtype=np.int64)
-        self._arena = np.zeros(4096, dtype=np.uint8)
-        self._term_off = np.zeros(257, dtype=np.int64)
-        self._term_ids = np.zeros(256, dtype=np.uint32)
+        self._slots = np.full(1024, -1, dtype=np.int32)  # always twice the key capacity: load <= 1/2
+        self._hashes = np.zeros(512, dtype=np.uint64)
+        self._key_off = np.zeros(513, dtype=np.int64)
+        self._arena = np.zeros(8192, dtype=np.uint8)
+        self._term_off = np.zeros(513, dtype=np.int64)
+        self._term_ids = np.zeros(512, dtype=np.uint32)
 
-    def _reserve(self, new_chunks: int, new_bytes: int) -> None:
-        """Room for ``new_chunks`` more chunks of ``new_bytes`` bytes in all, at load <= 1/2."""
-        need = self._n + new_chunks
-        if len(self._hashes) < need:
-            cap = max(need, 2 * len(self._hashes))
-            self._hashes = _grown(self._hashes, cap)
-            self._key_off = _grown(self._key_off, cap + 1)
-            self._term_off = _grown(self._term_off, cap + 1)
-        need_bytes = self._arena_len + new_bytes + new_chunks
-        if len(self._arena) < need_bytes:
-            self._arena = _grown(self._arena, max(need_bytes, 2 * len(self._arena)))
-        if len(self._slots) < 2 * need:
-            size = len(self._slots)
-            while size < 2 * need:
-                size *= 2
-            self._slots = self._k.rehash_chunks(self._hashes, self._n, size)
+    def _grow(self) -> None:
+        """Double the key capacity (re-hashing the slots) and the arena."""
+        cap = 2 * len(self._hashes)
+        self._hashes = _grown(self._hashes, cap)
+        self._key_off = _grown(self._key_off, cap + 1)
+        self._term_off = _grown(self._term_off, cap + 1)
+        self._arena = _grown(self._arena, 2 * len(self._arena))
+        self._slots = self._k.rehash_chunks(self._hashes, self._n, 2 * cap)
 
     def _run(self) -> None:
         n_docs = len(self._off) - 1
@@ -130,15 +122,18 @@ class ChunkTermIds:
         buf = np.frombuffer(self._buf, dtype=np.uint8)
         doc_off = np.frombuffer(self._off, dtype=np.int64)
         # a key is >= 1 byte, and keys within a text are separated: <= (bytes + 1) // 2 per text
-        max_chunks = (len(buf) + n_docs) // 2
-        self._reserve(max_chunks, len(buf))
-        chunks = np.empty(max_chunks, dtype=np.int32)
+        chunks = np.empty((len(buf) + n_docs) // 2, dtype=np.int32)
         doc_chunks = np.empty(n_docs, dtype=np.int64)
         k = self._k
         old = self._n
-        self._n, self._arena_len = k.scan_chunks(buf, doc_off, WHITESPACE_LEAD, WHITESPACE, self._fold, self._slots,
-                                                 self._hashes, self._key_off, self._arena, self._n,
-                                                 self._arena_len, chunks, doc_chunks)
+        d = n_out = 0
+        while True:
+            self._n, self._arena_len, d, n_out = k.scan_chunks(
+                buf, doc_off, d, WHITESPACE_LEAD, WHITESPACE, self._fold, self._slots, self._hashes, self._key_off,
+                self._arena, self._n, self._arena_len, chunks, n_out, doc_chunks)
+            if d == n_docs:
+                break
+            self._grow()
         if self._n > old:
             self._analyze_new(old)
         ids, lens = k.expand_chunks(chunks, doc_chunks, self._term_off, self._term_ids)

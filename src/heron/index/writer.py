@@ -188,11 +188,16 @@ class IndexWriter:
         self._applied_seq = seq
         self._changes += 1
 
+    @property
+    def _logging(self) -> bool:
+        """Whether writes go to the write-ahead log (live writers)."""
+        return self._wal is not None and self.live
+
     def _log(self, ops: list[dict[str, Any]]) -> int:
         """Append ``ops`` to the log (live writers); returns the sequence number, 0 if not logged."""
-        if self._wal is None or not self.live:
+        if not self._logging:
             return 0
-        return self._wal.append(ops)
+        return self._wal.append(ops)  # type: ignore[union-attr]
 
     def _durable(self, seq: int) -> None:
         if seq and self._wal is not None:
@@ -251,7 +256,7 @@ class IndexWriter:
             self._check_open()
             self._raise_build_error()
             self._admit(1)
-            seq = self._log([{"op": "add", "doc": d.to_stored()}])
+            seq = self._log([{"op": "add", "doc": d.to_stored()}]) if self._logging else 0
             self._add_doc(d, seq)
         self._durable(seq)
 
@@ -268,8 +273,11 @@ class IndexWriter:
             self.flush()
 
     def _buffer_full(self) -> bool:
-        b = self._builder
-        return b.slots >= self.settings.writer_buffer_docs or b.ram_bytes >= self.settings.writer_buffer_mb << 20
+        """Whether the buffer reached ``writer_buffer_docs`` (checked every document) or
+        ``writer_buffer_mb`` (estimated every 64 documents)."""
+        n = self._builder.slots
+        return n >= self.settings.writer_buffer_docs or (
+            not n & 63 and self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20)
 
     def add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
         """Add or replace documents. For live writers one call is one log record (one fsync,

@@ -515,7 +515,8 @@ def _space_width(buf, i, ws_lead, ws):  # type: ignore[no-untyped-def]
 def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
     """Id of the key ``buf[s:e]`` (ASCII-lower-cased when ``fold``) in the key table,
     inserting it (its bytes, then a space, appended to the arena) when new. Returns
-    (id, n_keys, arena_len)."""
+    (id, n_keys, arena_len); id -1 when a new key does not fit (the table holds at most
+    ``len(hashes)`` keys, at most half of ``len(slots)``, and the arena is full)."""
     h = np.uint64(14695981039346656037)
     for i in range(s, e):
         h = (h ^ np.uint64(_lower(buf[i], fold))) * np.uint64(1099511628211)
@@ -526,6 +527,8 @@ def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len): 
         c = slots[slot]
         if c == -1:
             c = n_keys
+            if c >= len(hashes) or 2 * c >= len(slots) or arena_len + n + 1 > len(arena):
+                return -1, n_keys, arena_len
             slots[slot] = c
             hashes[c] = h
             for i in range(n):
@@ -548,8 +551,8 @@ def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len): 
 
 
 @njit(cache=True)
-def scan_chunks(buf, doc_off, ws_lead, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
-                out_keys, doc_keys):
+def scan_chunks(buf, doc_off, d0, ws_lead, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
+                out_keys, n_out, doc_keys):
     """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
     exactly like ``str.split()``, and each chunk into *keys*: an all-ASCII chunk into its words
     (runs of ASCII letters and digits joined by single apostrophes, which is what the ``unicode``
@@ -558,10 +561,13 @@ def scan_chunks(buf, doc_off, ws_lead, ws, fold, slots, hashes, key_off, arena, 
     ``doc_keys``; new keys are inserted.
 
     ASCII whitespace is the bytes ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws``
-    (the non-ASCII whitespace) is recognised by its lead byte (``ws_lead``), then decoded. The
-    caller sizes the table for every key of ``buf`` being new. Returns (n_keys, arena_len)."""
-    n_out = 0
-    for d in range(len(doc_off) - 1):
+    (the non-ASCII whitespace) is recognised by its lead byte (``ws_lead``), then decoded.
+
+    Starts at document ``d0`` with ``n_out`` keys already written. Returns (n_keys, arena_len,
+    next document, n_out): the next document is ``len(doc_off) - 1`` when all are done, or the
+    first one whose new keys did not fit in the table (its keys are not written; the caller
+    grows the table and calls again from there)."""
+    for d in range(d0, len(doc_off) - 1):
         i = doc_off[d]
         e = doc_off[d + 1]
         before = n_out
@@ -584,6 +590,8 @@ def scan_chunks(buf, doc_off, ws_lead, ws, fold, slots, hashes, key_off, arena, 
                 i += 1
             if not ascii:
                 c, n_keys, arena_len = _key_id(buf, s, i, False, slots, hashes, key_off, arena, n_keys, arena_len)
+                if c < 0:
+                    return n_keys, arena_len, d, before
                 out_keys[n_out] = c
                 n_out += 1
                 continue
@@ -602,10 +610,12 @@ def scan_chunks(buf, doc_off, ws_lead, ws, fold, slots, hashes, key_off, arena, 
                     else:
                         break
                 c, n_keys, arena_len = _key_id(buf, ws_, j, fold, slots, hashes, key_off, arena, n_keys, arena_len)
+                if c < 0:
+                    return n_keys, arena_len, d, before
                 out_keys[n_out] = c
                 n_out += 1
         doc_keys[d] = n_out - before
-    return n_keys, arena_len
+    return n_keys, arena_len, len(doc_off) - 1, n_out
 
 
 @njit(cache=True)
@@ -1148,9 +1158,9 @@ def warmup() -> None:
     key_off = np.zeros(5, dtype=np.int64)
     chunks = np.zeros(4, dtype=np.int32)
     doc_chunks = np.zeros(1, dtype=np.int64)
-    n, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), lead, ws, True,
-                       np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0, chunks,
-                       doc_chunks)
+    n, _, _, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), 0, lead, ws, True,
+                             np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0,
+                             chunks, 0, doc_chunks)
     rehash_chunks(hashes, n, 8)
     expand_chunks(chunks, doc_chunks, np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.uint32))
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

@@ -230,9 +230,10 @@ def term_hash_table(terms_blob: np.ndarray, terms_off: np.ndarray) -> np.ndarray
 
 def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray,
               n_chunks: int, arena_len: int) -> tuple[int, int, int]:
-    """Id of ``chunk`` in the chunk table: probe from slot ``term_hash(chunk) & (size - 1)``; a
-    new chunk takes the next id, its hash, and its bytes plus a space at the end of the arena.
-    Returns (id, n_chunks, arena_len)."""
+    """Id of ``chunk`` in the key table: probe from slot ``term_hash(chunk) & (size - 1)``; a
+    new key takes the next id, its hash, and its bytes plus a space at the end of the arena.
+    Returns (id, n_keys, arena_len); id -1 when a new key does not fit (at most
+    ``len(hashes)`` keys, at most half of ``len(slots)``, within the arena)."""
     h = term_hash(chunk)
     slot = h & (len(slots) - 1)
     while slots[slot] != -1:
@@ -241,6 +242,8 @@ def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.n
             return c, n_chunks, arena_len
         slot = (slot + 1) & (len(slots) - 1)
     c = n_chunks
+    if c >= len(hashes) or 2 * c >= len(slots) or arena_len + len(chunk) + 1 > len(arena):
+        return -1, n_chunks, arena_len
     slots[slot] = c
     hashes[c] = h
     arena[arena_len:arena_len + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
@@ -255,17 +258,17 @@ def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.n
 ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 
 
-def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, ws_lead: np.ndarray, ws: np.ndarray, fold: bool,
+def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, d0: int, ws_lead: np.ndarray, ws: np.ndarray, fold: bool,
                 slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_keys: int,
-                arena_len: int, out_keys: np.ndarray, doc_keys: np.ndarray) -> tuple[int, int]:
+                arena_len: int, out_keys: np.ndarray, n_out: int, doc_keys: np.ndarray) -> tuple[int, int, int, int]:
     """The keys of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
     specification of the compiled byte scanner, which uses ``ws_lead``/``ws`` to find the
     non-ASCII whitespace); an all-ASCII chunk gives its ``ASCII_WORD``s (lower-cased when
     ``fold``), any other chunk is one key. Each key is looked up in (or inserted into) the key
-    table; ids go to ``out_keys``, each document's count to ``doc_keys``. Returns
-    (n_keys, arena_len)."""
-    n_out = 0
-    for d in range(len(doc_off) - 1):
+    table; ids go to ``out_keys``, each document's count to ``doc_keys``. Starts at document
+    ``d0`` after ``n_out`` keys; returns (n_keys, arena_len, next document, n_out), the next
+    document being the first whose new keys did not fit (not written), or the end."""
+    for d in range(d0, len(doc_off) - 1):
         text = bytes(buf[doc_off[d]:doc_off[d + 1]]).decode("utf-8", "surrogatepass")
         keys: list[str] = []
         for chunk in text.split():
@@ -273,13 +276,17 @@ def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, ws_lead: np.ndarray, ws: n
                 keys += [w.lower() if fold else w for w in ASCII_WORD.findall(chunk)]
             else:
                 keys.append(chunk)
+        ids = []
         for key in keys:
             c, n_keys, arena_len = _chunk_id(key.encode("utf-8", "surrogatepass"), slots, hashes, key_off, arena,
                                              n_keys, arena_len)
-            out_keys[n_out] = c
-            n_out += 1
+            if c < 0:
+                return n_keys, arena_len, d, n_out
+            ids.append(c)
+        out_keys[n_out:n_out + len(ids)] = ids
+        n_out += len(ids)
         doc_keys[d] = len(keys)
-    return n_keys, arena_len
+    return n_keys, arena_len, len(doc_off) - 1, n_out
 
 
 def rehash_chunks(hashes: np.ndarray, n_chunks: int, size: int) -> np.ndarray:
