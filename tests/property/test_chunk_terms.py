@@ -128,3 +128,23 @@ def test_the_key_table_grows_and_resumes_mid_batch(impl) -> None:  # type: ignor
     inverse = list(vocab)
     assert [inverse[i] for i in ids.tolist()] == [t for x in texts for t in analyzer.terms(x)]
     assert lens.tolist() == [len(analyzer.terms(x)) for x in texts]
+
+
+_words = st.one_of(
+    st.text(alphabet=st.sampled_from(list("abcXYZ019")), min_size=1, max_size=8),
+    st.sampled_from(["the", "The", "AND", "running", "a", "x" * 65, "x" * 64, "naïve", "don't", "l'avion", "中文"]),
+)
+
+
+@pytest.mark.parametrize("spec", [AnalyzerSpec(), AnalyzerSpec(min_token_len=3, max_token_len=6),
+                                  AnalyzerSpec(lowercase=False, stemmer="french", stopwords="french"),
+                                  AnalyzerSpec(stemmer=None, stopwords=None)])
+@settings(max_examples=100, deadline=None)
+@given(chunks=st.lists(_words, max_size=30))
+def test_batch_chunk_analysis_equals_one_at_a_time(spec: AnalyzerSpec, chunks: list[str]) -> None:
+    from heron.analysis.analyzer import Analyzer
+
+    assert Analyzer(spec).chunk_terms_many(chunks) == [Analyzer(spec).chunk_terms(c) for c in chunks]
+    warm = Analyzer(spec)
+    warm.chunk_terms_many(chunks[: len(chunks) // 2])  # part of them cached already
+    assert warm.chunk_terms_many(chunks) == [Analyzer(spec).chunk_terms(c) for c in chunks]

@@ -115,6 +115,45 @@ class Analyzer:
             self._store(chunk, terms)
         return terms
 
+    def chunk_terms_many(self, chunks: list[str]) -> list[Terms]:
+        """``[self.chunk_terms(c) for c in chunks]``, the uncached plain ASCII words among them
+        (letters and digits only: most new keys when indexing) analyzed together, with one
+        stemmer call for all of them."""
+        out: list[Terms | None] = list(map(self._cache.get, chunks))
+        plain: list[int] = []
+        for i, (c, t) in enumerate(zip(chunks, out, strict=True)):
+            if t is None:
+                if c.isascii() and c.isalnum():
+                    plain.append(i)
+                else:
+                    out[i] = self.chunk_terms(c)
+        if plain:
+            # _compute_unit for ASCII letters and digits: no normalization beyond lower-casing,
+            # no elision (no apostrophe), never CJK
+            words = [chunks[i] for i in plain]
+            if self._casefold:
+                words = [w.lower() for w in words]
+            lo, hi, stop = self._min_len, self._max_len, self._stopset
+            kept = [w for w in words if lo <= len(w) <= hi and w not in stop]
+            if self._stemmer is not None and kept:
+                with self._stem_lock:
+                    stems = iter(self._stemmer.stemWords(kept))
+            else:
+                stems = iter(kept)
+            singles = self._singles
+            for i, w in zip(plain, words, strict=True):
+                terms: Terms = ()
+                if lo <= len(w) <= hi and w not in stop:
+                    stem = next(stems)
+                    if stem:
+                        single = singles.get(stem)
+                        if single is None:
+                            single = singles[stem] = (stem,)
+                        terms = single
+                out[i] = terms
+                self._store(chunks[i], terms)
+        return out  # type: ignore[return-value]
+
     def tokens(self, text: str) -> list[Token]:
         """Analyzed tokens with positions and character offsets into ``text``.
 

@@ -151,7 +151,7 @@ class ChunkTermIds:
         region = self._arena[self._key_off[old]:self._arena_len].tobytes()
         new = region.decode("utf-8", "surrogatepass").split(" ")
         new.pop()  # after the last chunk's space
-        terms = list(map(self.analyzer.chunk_terms, new))
+        terms = self.analyzer.chunk_terms_many(new)
         ids = np.array(list(map(self._term_id, chain.from_iterable(terms))), dtype=np.uint32)
         counts = np.fromiter(map(len, terms), dtype=np.int64, count=len(terms))
         base = int(self._term_off[old])
