@@ -144,10 +144,8 @@ class Heron(Engine):
                             else h.IndexSettings.flat(store_documents=False, **buffer))
                 idx = h.Index.create(str(self.index_dir), settings)
                 with idx.writer() as w:
-                    add = w.add
-                    for batch in self.batches:
-                        for i, t, x in batch:
-                            add({"id": i, "title": t, "text": x})
+                    for batch in self.batches:  # heron's bulk call, one per batch of the harness
+                        w.add_many([{"id": i, "title": t, "text": x} for i, t, x in batch])
                     w.force_merge(1)
             except BaseException:
                 import traceback

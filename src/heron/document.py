@@ -86,12 +86,41 @@ def parse_date(value: Any, what: str, source: str | None = None) -> tuple[str, i
     return dt.date().isoformat(), int(dt.timestamp())
 
 
+#: the keys of the common plain document, which :func:`make_document` validates on a fast path
+_PLAIN = frozenset({"id", "title", "text"})
+#: slot setters of the (frozen) Document, for building one without its generated ``__init__``
+_SET_FIELDS = tuple(Document.__dict__[f].__set__ for f in
+                    ("id", "title", "text", "url", "date", "last_updated", "language", "metadata"))
+_new_document = object.__new__
+
+
 def make_document(obj: Document | Mapping[str, Any], settings: IndexSettings, source: str | None = None) -> Document:
     """Validate a mapping (JSON object) into a ``Document``; raises ``DocumentError``.
 
     Accepts ``id`` or BEIR's ``_id``. Unknown top-level keys are moved into ``metadata``
     so nothing the user sent is lost.
     """
+    if type(obj) is dict and obj.keys() <= _PLAIN:
+        # fast path (bulk indexing): a dict of string id, title and text, checked exactly as below
+        doc_id, title, text = obj.get("id"), obj.get("title", ""), obj.get("text", "")
+        if (type(doc_id) is str and type(title) is str and type(text) is str and doc_id
+                and len(doc_id) <= MAX_ID_LEN and not _BAD_ID.search(doc_id)):
+            d = _new_document(Document)
+            set_id, set_title, set_text, set_url, set_date, set_last, set_language, set_metadata = _SET_FIELDS
+            set_id(d, doc_id)
+            set_title(d, title)
+            set_text(d, text)
+            set_url(d, "")
+            set_date(d, None)
+            set_last(d, None)
+            set_language(d, "")
+            set_metadata(d, {})
+            return d
+    return _make_document(obj, settings, source)
+
+
+def _make_document(obj: Document | Mapping[str, Any], settings: IndexSettings, source: str | None) -> Document:
+    """:func:`make_document`'s general path."""
     if isinstance(obj, Document):
         obj = obj.to_stored()
     if not isinstance(obj, Mapping):

@@ -379,3 +379,12 @@ def test_fielded_merges_keep_every_field_list(tiny_docs: list[dict[str, Any]]) -
     for q in ["heron", "title:heron", "cat 1", "bird 2 migration"]:
         got = [(h.id, h.score) for h in merged.search(q, k=100, fields=False)]
         assert got == [(h.id, h.score) for h in fresh.search(q, k=100, fields=False)] and got
+
+
+def test_add_many_validates_every_document_before_adding_any() -> None:
+    idx = heron.Index.in_memory()
+    with idx.writer() as w:
+        assert w.add_many([{"id": "a", "text": "heron"}, {"id": "b", "text": "egret"}]) == 2
+        with pytest.raises(DocumentError, match="missing 'id'"):
+            w.add_many([{"id": "c", "text": "stork"}, {"text": "no id"}])
+    assert sorted(h.id for h in idx.search("heron egret stork")) == ["a", "b"]

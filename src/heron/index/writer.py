@@ -280,18 +280,21 @@ class IndexWriter:
             not n & 63 and self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20)
 
     def add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
-        """Add or replace documents. For live writers one call is one log record (one fsync,
-        all or nothing): every document is validated before anything is written."""
+        """Add or replace documents, all or nothing: every document is validated before any
+        is added. For live writers one call is one log record (one fsync)."""
         self._check_open()
-        if not self.live:
-            n = 0
-            for d in docs:
-                self.add(d)
-                n += 1
-            return n
         valid = [make_document(d, self.settings) for d in docs]
         if not valid:
             return 0
+        if not self.live:
+            with self._mutex:
+                self._check_open()
+                self._raise_build_error()
+                self._admit(len(valid))
+                add = self._add_doc
+                for d in valid:
+                    add(d, 0)
+            return len(valid)
         if (self._parallel_min_docs is not None and len(valid) >= self._parallel_min_docs
                 and self._wal is not None and getattr(self.settings, "vectors", None) is None):
             return self._add_many_parallel(valid)
