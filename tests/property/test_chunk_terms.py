@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from heron.analysis import get_analyzer
 from heron.analysis.spec import AnalyzerSpec
 from heron.analysis.tokenizer import TOKEN_RE
-from heron.index.chunk_terms import WHITESPACE, WHITESPACE_LEAD, ChunkTermIds
+from heron.index.chunk_terms import BYTE_CLASS, WHITESPACE, ChunkTermIds
 from heron.kernels import compiled, reference
 
 _SPACES = [" ", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f"] + [chr(int(c)) for c in WHITESPACE]
@@ -70,7 +70,9 @@ def test_whitespace_is_exactly_what_str_split_splits_at() -> None:
     split_at = [cp for cp in range(0x110000) if len(f"a{chr(cp)}b".split()) == 2]
     ascii_ws = [9, 10, 11, 12, 13, 28, 29, 30, 31, 32]
     assert split_at == ascii_ws + WHITESPACE.tolist()
-    assert sorted({chr(cp).encode()[0] for cp in WHITESPACE.tolist()}) == np.flatnonzero(WHITESPACE_LEAD).tolist()
+    assert sorted({chr(cp).encode()[0] for cp in WHITESPACE.tolist()}) == np.flatnonzero(BYTE_CLASS == 4).tolist()
+    assert np.flatnonzero(BYTE_CLASS == 1).tolist() == ascii_ws
+    assert [chr(b) for b in np.flatnonzero(BYTE_CLASS == 2)] == [c for c in map(chr, range(128)) if c.isalnum()]
 
 
 def _keys(text: str, fold: bool) -> list[str]:
@@ -101,7 +103,7 @@ def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str], fold
         arena = np.zeros(len(buf) + cap, dtype=np.uint8)
         keys = np.full(cap, -7, dtype=np.int32)
         doc_keys = np.zeros(len(texts), dtype=np.int64)
-        n, used, done, n_out = impl.scan_chunks(buf, doc_off, 0, WHITESPACE_LEAD, WHITESPACE, fold, slots, hashes,
+        n, used, done, n_out = impl.scan_chunks(buf, doc_off, 0, BYTE_CLASS, WHITESPACE, fold, slots, hashes,
                                                 key_off, arena, 0, 0, keys, 0, doc_keys)
         assert done == len(texts) and n_out == doc_keys.sum()
         assert doc_keys.tolist() == [len(k) for k in want]

@@ -35,9 +35,15 @@ from heron.analysis import Analyzer
 
 #: Non-ASCII code points that ``str.split()`` treats as whitespace (those Python calls spaces).
 WHITESPACE = np.array([cp for cp in range(128, 0x110000) if chr(cp).isspace()], dtype=np.int64)
-#: UTF-8 lead bytes of those code points (the scanner decodes only after one of these).
-WHITESPACE_LEAD = np.zeros(256, dtype=np.bool_)
-WHITESPACE_LEAD[[chr(int(cp)).encode()[0] for cp in WHITESPACE]] = True
+#: the scanner's class of each byte value (``kernels.compiled.PUNCT`` ... ``OTHER``): ASCII
+#: punctuation 0, ASCII whitespace 1, ASCII letters and digits 2, the apostrophe 3, a UTF-8
+#: lead byte of one of those whitespace code points 4 (decoded only then), other non-ASCII 5
+BYTE_CLASS = np.zeros(256, dtype=np.uint8)
+BYTE_CLASS[[ord(c) for c in " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"]] = 1
+BYTE_CLASS[[ord(c) for c in "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"]] = 2
+BYTE_CLASS[ord("'")] = 3
+BYTE_CLASS[128:] = 5
+BYTE_CLASS[[chr(int(cp)).encode()[0] for cp in WHITESPACE]] = 4
 
 _EMPTY_IDS = np.zeros(0, dtype=np.uint32)
 
@@ -129,7 +135,7 @@ class ChunkTermIds:
         d = n_out = 0
         while True:
             self._n, self._arena_len, d, n_out = k.scan_chunks(
-                buf, doc_off, d, WHITESPACE_LEAD, WHITESPACE, self._fold, self._slots, self._hashes, self._key_off,
+                buf, doc_off, d, BYTE_CLASS, WHITESPACE, self._fold, self._slots, self._hashes, self._key_off,
                 self._arena, self._n, self._arena_len, chunks, n_out, doc_chunks)
             if d == n_docs:
                 break

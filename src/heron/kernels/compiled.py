@@ -482,19 +482,23 @@ def _lower(b, fold):  # type: ignore[no-untyped-def]
     return b
 
 
-@njit(cache=True, inline="always")
-def _alnum(b):  # type: ignore[no-untyped-def]
-    return 48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122
+#: byte classes of ``scan_chunks`` (``cls`` argument): ASCII punctuation and symbols, ASCII
+#: whitespace, ASCII letters and digits, the apostrophe, a lead byte of non-ASCII whitespace,
+#: any other non-ASCII byte
+PUNCT, SPACE, ALNUM, APOSTROPHE, SPACE_LEAD, OTHER = 0, 1, 2, 3, 4, 5
+_FNV0 = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
 
 
 @njit(cache=True, inline="always")
-def _space_width(buf, i, ws_lead, ws):  # type: ignore[no-untyped-def]
+def _space_width(buf, i, cls, ws):  # type: ignore[no-untyped-def]
     """Bytes of the whitespace character at ``buf[i]`` (``str.isspace``), 0 if it is not one."""
-    b = buf[i]
-    if b < 128:
-        return 1 if b == 32 or 9 <= b <= 13 or 28 <= b <= 31 else 0
-    if not ws_lead[b]:
+    c = cls[buf[i]]
+    if c == 1:
+        return 1
+    if c != 4:
         return 0
+    b = buf[i]
     if b < 0xE0:
         cp = ((np.int64(b) & 0x1F) << 6) | (np.int64(buf[i + 1]) & 0x3F)
         n = 2
@@ -512,14 +516,11 @@ def _space_width(buf, i, ws_lead, ws):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
-    """Id of the key ``buf[s:e]`` (ASCII-lower-cased when ``fold``) in the key table,
-    inserting it (its bytes, then a space, appended to the arena) when new. Returns
-    (id, n_keys, arena_len); id -1 when a new key does not fit (the table holds at most
-    ``len(hashes)`` keys, at most half of ``len(slots)``, and the arena is full)."""
-    h = np.uint64(14695981039346656037)
-    for i in range(s, e):
-        h = (h ^ np.uint64(_lower(buf[i], fold))) * np.uint64(1099511628211)
+def _key_id(buf, s, e, h, fold, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
+    """Id of the key ``buf[s:e]`` (ASCII-lower-cased when ``fold``; ``h`` its FNV-1a hash) in
+    the key table, inserting it (its bytes, then a space, appended to the arena) when new.
+    Returns (id, n_keys, arena_len); id -1 when a new key does not fit (the table holds at
+    most ``len(hashes)`` keys, at most half of ``len(slots)``, and the arena is full)."""
     mask = np.uint64(len(slots) - 1)
     slot = h & mask
     n = e - s
@@ -551,7 +552,7 @@ def _key_id(buf, s, e, fold, slots, hashes, key_off, arena, n_keys, arena_len): 
 
 
 @njit(cache=True)
-def scan_chunks(buf, doc_off, d0, ws_lead, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
+def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
                 out_keys, n_out, doc_keys):
     """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
     exactly like ``str.split()``, and each chunk into *keys*: an all-ASCII chunk into its words
@@ -560,62 +561,90 @@ def scan_chunks(buf, doc_off, d0, ws_lead, ws, fold, slots, hashes, key_off, are
     each key's id in the key table to ``out_keys`` and each document's key count to
     ``doc_keys``; new keys are inserted.
 
-    ASCII whitespace is the bytes ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws``
-    (the non-ASCII whitespace) is recognised by its lead byte (``ws_lead``), then decoded.
+    One pass over the bytes, classified by ``cls`` (``PUNCT`` ... ``OTHER``): words and their
+    FNV-1a hashes are found as the bytes go by and looked up when their chunk ends ASCII; a
+    chunk that turns out to hold a non-ASCII byte is looked up whole instead. ASCII whitespace
+    is ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws`` (the non-ASCII
+    whitespace) is recognised by its lead byte (``SPACE_LEAD``), then decoded.
 
     Starts at document ``d0`` with ``n_out`` keys already written. Returns (n_keys, arena_len,
     next document, n_out): the next document is ``len(doc_off) - 1`` when all are done, or the
     first one whose new keys did not fit in the table (its keys are not written; the caller
     grows the table and calls again from there)."""
-    for d in range(d0, len(doc_off) - 1):
+    n_docs = len(doc_off) - 1
+    longest = 0
+    for d in range(d0, n_docs):
+        longest = max(longest, doc_off[d + 1] - doc_off[d])
+    w_start = np.empty(longest // 2 + 1, dtype=np.int64)  # words of the current chunk
+    w_end = np.empty(longest // 2 + 1, dtype=np.int64)
+    w_hash = np.empty(longest // 2 + 1, dtype=np.uint64)
+    for d in range(d0, n_docs):
         i = doc_off[d]
         e = doc_off[d + 1]
         before = n_out
         while i < e:
-            w = _space_width(buf, i, ws_lead, ws)
+            w = _space_width(buf, i, cls, ws)
             if w:
                 i += w
                 continue
             s = i
             ascii = True
+            nw = 0
+            in_word = False
+            h = _FNV0
             while i < e:
                 b = buf[i]
-                if b < 128:
-                    if b == 32 or 9 <= b <= 13 or 28 <= b <= 31:
+                c = cls[b]
+                if c == 2:
+                    if not in_word:
+                        in_word = True
+                        w_start[nw] = i
+                        h = _FNV0
+                    h = (h ^ np.uint64(_lower(b, fold))) * _FNV_PRIME
+                    i += 1
+                elif c == 3 and in_word and i + 1 < e and cls[buf[i + 1]] == 2:
+                    h = (h ^ np.uint64(39)) * _FNV_PRIME
+                    i += 1
+                elif c <= 3:
+                    if in_word:
+                        w_end[nw] = i
+                        w_hash[nw] = h
+                        nw += 1
+                        in_word = False
+                    if c == 1:
                         break
-                elif ws_lead[b] and _space_width(buf, i, ws_lead, ws):
+                    i += 1
+                elif c == 4 and _space_width(buf, i, cls, ws):
                     break
-                else:
+                else:  # a non-ASCII byte: the whole chunk is one key
                     ascii = False
-                i += 1
+                    i += 1
+                    while i < e and not _space_width(buf, i, cls, ws):
+                        i += 1
+                    break
             if not ascii:
-                c, n_keys, arena_len = _key_id(buf, s, i, False, slots, hashes, key_off, arena, n_keys, arena_len)
-                if c < 0:
+                h = _FNV0
+                for j in range(s, i):
+                    h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
+                k, n_keys, arena_len = _key_id(buf, s, i, h, False, slots, hashes, key_off, arena, n_keys, arena_len)
+                if k < 0:
                     return n_keys, arena_len, d, before
-                out_keys[n_out] = c
+                out_keys[n_out] = k
                 n_out += 1
                 continue
-            j = s
-            while j < i:
-                if not _alnum(buf[j]):
-                    j += 1
-                    continue
-                ws_ = j
-                j += 1
-                while True:
-                    while j < i and _alnum(buf[j]):
-                        j += 1
-                    if j + 1 < i and buf[j] == 39 and _alnum(buf[j + 1]):
-                        j += 2
-                    else:
-                        break
-                c, n_keys, arena_len = _key_id(buf, ws_, j, fold, slots, hashes, key_off, arena, n_keys, arena_len)
-                if c < 0:
+            if in_word:
+                w_end[nw] = i
+                w_hash[nw] = h
+                nw += 1
+            for q in range(nw):
+                k, n_keys, arena_len = _key_id(buf, w_start[q], w_end[q], w_hash[q], fold, slots, hashes, key_off,
+                                               arena, n_keys, arena_len)
+                if k < 0:
                     return n_keys, arena_len, d, before
-                out_keys[n_out] = c
+                out_keys[n_out] = k
                 n_out += 1
         doc_keys[d] = n_out - before
-    return n_keys, arena_len, len(doc_off) - 1, n_out
+    return n_keys, arena_len, n_docs, n_out
 
 
 @njit(cache=True)
@@ -1152,8 +1181,8 @@ def warmup() -> None:
                   np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.uint32))
     text = np.frombuffer("a b\u3000a".encode(), dtype=np.uint8)
     ws = np.array([0x3000], dtype=np.int64)
-    lead = np.zeros(256, dtype=np.bool_)
-    lead[0xE3] = True
+    lead = np.zeros(256, dtype=np.uint8)
+    lead[0xE3] = 4
     hashes = np.zeros(4, dtype=np.uint64)
     key_off = np.zeros(5, dtype=np.int64)
     chunks = np.zeros(4, dtype=np.int32)

@@ -258,12 +258,12 @@ def _chunk_id(chunk: bytes, slots: np.ndarray, hashes: np.ndarray, key_off: np.n
 ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 
 
-def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, d0: int, ws_lead: np.ndarray, ws: np.ndarray, fold: bool,
+def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, d0: int, cls: np.ndarray, ws: np.ndarray, fold: bool,
                 slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_keys: int,
                 arena_len: int, out_keys: np.ndarray, n_out: int, doc_keys: np.ndarray) -> tuple[int, int, int, int]:
     """The keys of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
-    specification of the compiled byte scanner, which uses ``ws_lead``/``ws`` to find the
-    non-ASCII whitespace); an all-ASCII chunk gives its ``ASCII_WORD``s (lower-cased when
+    specification of the compiled byte scanner, which classifies bytes by ``cls`` and decodes
+    the non-ASCII whitespace ``ws``); an all-ASCII chunk gives its ``ASCII_WORD``s (lower-cased when
     ``fold``), any other chunk is one key. Each key is looked up in (or inserted into) the key
     table; ids go to ``out_keys``, each document's count to ``doc_keys``. Starts at document
     ``d0`` after ``n_out`` keys; returns (n_keys, arena_len, next document, n_out), the next
