@@ -82,10 +82,10 @@ def encode_terms(terms: Sequence[str]) -> np.ndarray:
 
 
 def _blob(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    enc = [s.encode("utf-8") for s in strings]
+    enc = list(map(str.encode, strings))  # UTF-8
     off = np.zeros(len(enc) + 1, dtype=np.int64)
     if enc:
-        np.cumsum([len(e) for e in enc], out=off[1:])
+        np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=off[1:])
     return np.frombuffer(b"".join(enc), dtype=np.uint8), off
 
 
@@ -106,8 +106,11 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 
 def _dict_encode(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     uniq = sorted(set(values))
-    pos = {v: i for i, v in enumerate(uniq)}
-    codes = np.fromiter((pos[v] for v in values), dtype=np.uint32, count=len(values))
+    if len(uniq) <= 1:  # e.g. no document has a domain
+        codes = np.zeros(len(values), dtype=np.uint32)
+    else:
+        pos = {v: i for i, v in enumerate(uniq)}
+        codes = np.fromiter(map(pos.__getitem__, values), dtype=np.uint32, count=len(values))
     blob, off = _blob(uniq)
     return codes, blob, off
 
@@ -160,7 +163,7 @@ def write_segment(
     }
     for cname in ("date", "last_updated"):
         values = getattr(data.columns, cname)
-        if any(v != NO_DATE for v in values):  # absent column = no document has one
+        if values.count(NO_DATE) != len(values):  # absent column = no document has one
             arrays[f"col_{cname}"] = np.array(values, dtype=np.int64).reshape(n_docs)
     for cname in ("domain", "language"):
         codes, blob, off = _dict_encode(getattr(data.columns, cname))
