@@ -104,6 +104,50 @@ class SegmentBuilder:
                 v = parse_date(v, f"metadata.{name}")[1]
             c.extra[name].append(v)
 
+    def add_many(self, docs: list[Document]) -> None:
+        """:meth:`add` for each document in order, column by column when the batch's ids are all
+        new (otherwise one at a time, so a repeated id replaces exactly as there)."""
+        ids = [d.id for d in docs]
+        by_id = self.by_id
+        if len(set(ids)) != len(ids) or not by_id.keys().isdisjoint(ids):
+            for d in docs:
+                self.add(d)
+            return
+        start = len(self.slot_ids)
+        by_id.update(zip(ids, range(start, start + len(ids)), strict=True))
+        self.slot_ids += ids
+        self.alive += [True] * len(ids)
+        if self.settings.single_field:
+            add = self._term_ids[0].add
+            for d in docs:
+                add(f"{d.title} {d.text}" if d.title else d.text)
+        else:
+            for name, term_ids in zip(self.fields, self._term_ids, strict=True):
+                add = term_ids.add
+                for d in docs:
+                    add(d.title if name == "title" else d.text if name == "text" else _meta_text(d, name))
+        size = sum(map(len, ids))
+        if self.settings.store_documents:
+            records = [bytes(memoryview(orjson.dumps(d.to_stored()))) for d in docs]  # copied: see add
+            self.records += records
+            size += sum(map(len, records))
+        if self.vec_texts is not None:
+            self.vec_texts += [(d.title, d.text) for d in docs]
+            size += sum(len(d.title) + len(d.text) for d in docs)
+        self._doc_bytes += size
+        c = self.columns
+        c.date += [parse_date(d.date, "date")[1] if d.date else NO_DATE for d in docs]
+        c.last_updated += [parse_date(d.last_updated, "last_updated")[1] if d.last_updated else NO_DATE for d in docs]
+        urls = [d.url for d in docs]
+        c.url += urls
+        c.domain += [url_domain(u) if u else "" for u in urls]
+        c.language += [d.language for d in docs]
+        for name, typ in self._extra:
+            values = [d.metadata.get(name) for d in docs]
+            if typ == "date":
+                values = [v if v is None else parse_date(v, f"metadata.{name}")[1] for v in values]
+            c.extra[name] += values
+
     def delete(self, doc_id: str) -> bool:
         slot = self.by_id.pop(doc_id, None)
         if slot is None:

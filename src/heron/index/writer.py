@@ -272,6 +272,23 @@ class IndexWriter:
         if self._buffer_full():
             self.flush()
 
+    def _add_unlogged(self, docs: list[Document]) -> None:
+        """``_add_doc(d, 0)`` for each document, the buffer filled a slice at a time (the same
+        flushes at the same document counts; the memory budget is checked after each slice)."""
+        i = 0
+        while i < len(docs):
+            part = docs[i:i + max(1, self.settings.writer_buffer_docs - self._builder.slots)]
+            if self._segments:
+                for d in part:
+                    self._delete_committed(d.id)
+            self._builder.add_many(part)
+            self._pending_docs += len(part)
+            self._changes += len(part)
+            i += len(part)
+            if self._builder.slots >= self.settings.writer_buffer_docs or (
+                    self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20):
+                self.flush()
+
     def _buffer_full(self) -> bool:
         """Whether the buffer reached ``writer_buffer_docs`` (checked every document) or
         ``writer_buffer_mb`` (estimated every 64 documents)."""
@@ -291,9 +308,7 @@ class IndexWriter:
                 self._check_open()
                 self._raise_build_error()
                 self._admit(len(valid))
-                add = self._add_doc
-                for d in valid:
-                    add(d, 0)
+                self._add_unlogged(valid)
             return len(valid)
         if (self._parallel_min_docs is not None and len(valid) >= self._parallel_min_docs
                 and self._wal is not None and getattr(self.settings, "vectors", None) is None):
