@@ -134,7 +134,8 @@ def test_the_key_table_grows_and_resumes_mid_batch(impl) -> None:  # type: ignor
 
 _words = st.one_of(
     st.text(alphabet=st.sampled_from(list("abcXYZ019")), min_size=1, max_size=8),
-    st.sampled_from(["the", "The", "AND", "running", "a", "x" * 65, "x" * 64, "naïve", "don't", "l'avion", "中文"]),
+    st.sampled_from(["the", "The", "AND", "running", "a", "x" * 65, "x" * 64, "naïve", "don't", "l'avion", "中文",
+                     "L'Avion", "qu'il", "site's", "rock'n'roll", "'tis", "x'", "a''b", "O'Neil's", "it’s"]),
 )
 
 

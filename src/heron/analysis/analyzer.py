@@ -30,9 +30,10 @@ the index into ``terms(text)``. Each CJK bigram/unigram takes one position.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
-from itertools import chain, islice
+from itertools import chain, compress, islice
 
 import Stemmer
 
@@ -47,6 +48,8 @@ MAX_CACHED_PIECE_LEN = 64
 #: Default bound of an analyzer's cache (entries); when full, its newer half is dropped.
 DEFAULT_CACHE_SIZE = 1_000_000
 
+#: what the ``unicode`` tokenizer takes as one word in ASCII text
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 _chain_from = chain.from_iterable
 _findall = TOKEN_RE.findall
 _finditer = TOKEN_RE.finditer
@@ -116,43 +119,44 @@ class Analyzer:
         return terms
 
     def chunk_terms_many(self, chunks: list[str]) -> list[Terms]:
-        """``[self.chunk_terms(c) for c in chunks]``, the uncached plain ASCII words among them
-        (letters and digits only: most new keys when indexing) analyzed together, with one
-        stemmer call for all of them."""
+        """``[self.chunk_terms(c) for c in chunks]``; the uncached ASCII words among them (letters
+        and digits, possibly joined by apostrophes: most new keys when indexing) are analyzed
+        together, with one stemmer call for all of them."""
         out: list[Terms | None] = list(map(self._cache.get, chunks))
-        plain: list[int] = []
+        words: list[int] = []
         for i, (c, t) in enumerate(zip(chunks, out, strict=True)):
             if t is None:
-                if c.isascii() and c.isalnum():
-                    plain.append(i)
+                if c.isascii() and (c.isalnum() or _ASCII_WORD.fullmatch(c) is not None):
+                    words.append(i)
                 else:
                     out[i] = self.chunk_terms(c)
-        if plain:
-            # _compute_unit for ASCII letters and digits: no normalization beyond lower-casing,
-            # no elision (no apostrophe), never CJK
-            words = [chunks[i] for i in plain]
-            if self._casefold:
-                words = [w.lower() for w in words]
-            lo, hi, stop = self._min_len, self._max_len, self._stopset
-            kept = [w for w in words if lo <= len(w) <= hi and w not in stop]
-            if self._stemmer is not None and kept:
-                with self._stem_lock:
-                    stems = iter(self._stemmer.stemWords(kept))
-            else:
-                stems = iter(kept)
-            singles = self._singles
-            for i, w in zip(plain, words, strict=True):
-                terms: Terms = ()
-                if lo <= len(w) <= hi and w not in stop:
-                    stem = next(stems)
-                    if stem:
-                        single = singles.get(stem)
-                        if single is None:
-                            single = singles[stem] = (stem,)
-                        terms = single
+        if words:
+            for i, terms in zip(words, self._ascii_words_terms([chunks[i] for i in words]), strict=True):
                 out[i] = terms
-                self._store(chunks[i], terms)
         return out  # type: ignore[return-value]
+
+    def _ascii_words_terms(self, surfaces: list[str]) -> list[Terms]:
+        """:meth:`_compute_unit` of ASCII words (one token each, never CJK; NFKC and folding
+        change nothing in ASCII beyond lower-casing), stemmed in one call, and cached."""
+        words = "\n".join(surfaces).lower().split("\n") if self._casefold else surfaces  # no newline in a word
+        if self._elisions:
+            words = [strip_elision(w, self._elisions) for w in words]
+        lo, hi, stop = self._min_len, self._max_len, self._stopset
+        ok = [lo <= len(w) <= hi and w not in stop for w in words]
+        kept = list(compress(words, ok))
+        if self._stemmer is not None and kept:
+            with self._stem_lock:
+                kept = self._stemmer.stemWords(kept)
+        setdefault = self._singles.setdefault
+        stemmed = iter([setdefault(w, (w,)) if w else () for w in kept])
+        terms: list[Terms] = [next(stemmed) if k else () for k in ok]
+        cache = self._cache
+        if len(cache) + len(surfaces) < self._cache_size and max(map(len, surfaces)) <= MAX_CACHED_PIECE_LEN:
+            cache.update(zip(surfaces, terms, strict=True))
+        else:
+            for surface, t in zip(surfaces, terms, strict=True):
+                self._store(surface, t)
+        return terms
 
     def tokens(self, text: str) -> list[Token]:
         """Analyzed tokens with positions and character offsets into ``text``.
