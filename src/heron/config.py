@@ -181,6 +181,10 @@ class VectorSettings:
         return cls(**d)
 
 
+#: default memory budget of a writer's buffer, MiB (``IndexSettings.writer_buffer_mb``)
+DEFAULT_WRITER_BUFFER_MB = 256
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSettings:
     """Creation-time index settings, stored in the manifest.
@@ -203,7 +207,7 @@ class IndexSettings:
     #: records) before the writer flushes a segment, whichever of the two limits comes first;
     #: the flush itself briefly needs about as much again (Lucene's ``ramBufferSizeMB``,
     #: tantivy's writer heap)
-    writer_buffer_mb: int = 256
+    writer_buffer_mb: int = DEFAULT_WRITER_BUFFER_MB
     #: dense vectors for hybrid retrieval; ``None`` = lexical only
     vectors: VectorSettings | None = None
 
@@ -250,7 +254,8 @@ class IndexSettings:
             "single_field": self.single_field,
             "store_documents": self.store_documents,
             "writer_buffer_docs": self.writer_buffer_docs,
-            "writer_buffer_mb": self.writer_buffer_mb,
+            # written only when set, so that indexes with the default stay readable by earlier versions
+            **({"writer_buffer_mb": self.writer_buffer_mb} if self.writer_buffer_mb != DEFAULT_WRITER_BUFFER_MB else {}),
             **({"vectors": self.vectors.to_dict()} if self.vectors is not None else {}),
         }
 

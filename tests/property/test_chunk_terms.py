@@ -151,3 +151,12 @@ def test_batch_chunk_analysis_equals_one_at_a_time(spec: AnalyzerSpec, chunks: l
     warm = Analyzer(spec)
     warm.chunk_terms_many(chunks[: len(chunks) // 2])  # part of them cached already
     assert warm.chunk_terms_many(chunks) == [Analyzer(spec).chunk_terms(c) for c in chunks]
+
+
+def test_a_chunk_of_thousands_of_words() -> None:
+    """One whitespace-free chunk holding 5,000 ASCII words (the scanner's word list grows) and a
+    long unbroken text: the analyzer's terms."""
+    analyzer = get_analyzer(AnalyzerSpec())
+    texts = [".".join(f"w{i % 50}x" for i in range(5000)), "start " + "-".join(["Heron"] * 3000) + " end"]
+    for impl in (compiled, reference):
+        assert _chunk_ids(analyzer, texts, kernel_impl=impl) == [analyzer.terms(x) for x in texts]

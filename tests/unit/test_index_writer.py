@@ -351,6 +351,9 @@ def test_the_memory_budget_flushes_before_the_document_count() -> None:
     with pytest.raises(heron.ConfigError, match="writer_buffer_mb must be >= 1"):
         heron.IndexSettings(writer_buffer_mb=0)
     assert heron.IndexSettings.from_dict(heron.IndexSettings(writer_buffer_mb=7).to_dict()).writer_buffer_mb == 7
+    # the default is not written, so indexes that keep it stay readable by earlier versions
+    assert "writer_buffer_mb" not in heron.IndexSettings().to_dict()
+    assert heron.IndexSettings.from_dict(heron.IndexSettings().to_dict()).writer_buffer_mb == 256
 
 
 def test_fielded_merges_keep_every_field_list(tiny_docs: list[dict[str, Any]]) -> None:

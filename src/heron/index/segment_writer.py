@@ -4,8 +4,8 @@ Analysis dominates indexing cost in Python, so no per-token (or per-document ana
 happens in Python: each field's text is appended, UTF-8 encoded, to a batch that
 :class:`~heron.index.chunk_terms.ChunkTermIds` turns into term ids with kernels (only chunks of
 text never seen before reach the analyzer); terms are numbered through a ``defaultdict``
-vocabulary. Inversion happens once per flush with numpy (one ``np.unique`` over packed
-(term, field, doc) keys).
+vocabulary. Inversion happens once per flush: a two-pass counting sort in kernels
+(``count_postings``, ``fill_postings``) straight into (term, field) posting lists.
 """
 
 from __future__ import annotations

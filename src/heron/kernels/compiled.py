@@ -552,6 +552,13 @@ def _key_id(buf, s, e, h, fold, slots, hashes, key_off, arena, n_keys, arena_len
 
 
 @njit(cache=True)
+def _doubled(a):  # type: ignore[no-untyped-def]
+    out = np.empty(2 * len(a), dtype=a.dtype)
+    out[:len(a)] = a
+    return out
+
+
+@njit(cache=True)
 def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
                 out_keys, n_out, doc_keys):
     """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
@@ -572,12 +579,9 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
     first one whose new keys did not fit in the table (its keys are not written; the caller
     grows the table and calls again from there)."""
     n_docs = len(doc_off) - 1
-    longest = 0
-    for d in range(d0, n_docs):
-        longest = max(longest, doc_off[d + 1] - doc_off[d])
-    w_start = np.empty(longest // 2 + 1, dtype=np.int64)  # words of the current chunk
-    w_end = np.empty(longest // 2 + 1, dtype=np.int64)
-    w_hash = np.empty(longest // 2 + 1, dtype=np.uint64)
+    w_start = np.empty(64, dtype=np.int64)  # words of the current chunk (grown by doubling)
+    w_end = np.empty(64, dtype=np.int64)
+    w_hash = np.empty(64, dtype=np.uint64)
     for d in range(d0, n_docs):
         i = doc_off[d]
         e = doc_off[d + 1]
@@ -598,6 +602,10 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
                 if c == 2:
                     if not in_word:
                         in_word = True
+                        if nw == len(w_start):
+                            w_start = _doubled(w_start)
+                            w_end = _doubled(w_end)
+                            w_hash = _doubled(w_hash)
                         w_start[nw] = i
                         h = _FNV0
                     h = (h ^ np.uint64(_lower(b, fold))) * _FNV_PRIME
