@@ -104,7 +104,8 @@ def test_compiled_scan_fills_the_table_like_the_reference(texts: list[str], fold
         keys = np.full(cap, -7, dtype=np.int32)
         doc_keys = np.zeros(len(texts), dtype=np.int64)
         n, used, done, n_out = impl.scan_chunks(buf, doc_off, 0, BYTE_CLASS, WHITESPACE, fold, slots, hashes,
-                                                key_off, arena, 0, 0, keys, 0, doc_keys)
+                                                key_off, arena, 0, 0, keys, 0, doc_keys,
+                                                *(np.empty(len(buf) + 1, dtype=t) for t in (np.int64, np.int64, np.uint64)))
         assert done == len(texts) and n_out == doc_keys.sum()
         assert doc_keys.tolist() == [len(k) for k in want]
         table = bytes(arena[:used]).decode("utf-8", "surrogatepass").split(" ")[:-1]

@@ -68,6 +68,9 @@ class ChunkTermIds:
         self._lens: list[np.ndarray] = []
         self._out_bytes = 0  # of _ids and _lens
         self._held = 0  # see ram_bytes
+        #: the scanner's scratch for the words of one chunk (start, end, hash), doubled on demand
+        self._words: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.empty(1024, dtype=np.int64), np.empty(1024, dtype=np.int64), np.empty(1024, dtype=np.uint64))
         self._clear_table()
 
     def add(self, text: str) -> None:
@@ -136,10 +139,16 @@ class ChunkTermIds:
         while True:
             self._n, self._arena_len, d, n_out = k.scan_chunks(
                 buf, doc_off, d, BYTE_CLASS, WHITESPACE, self._fold, self._slots, self._hashes, self._key_off,
-                self._arena, self._n, self._arena_len, chunks, n_out, doc_chunks)
+                self._arena, self._n, self._arena_len, chunks, n_out, doc_chunks, *self._words)
             if d == n_docs:
                 break
-            self._grow()
+            if d < 0:  # a chunk with more words than the scratch holds
+                d = -1 - d
+                w_start, w_end, w_hash = self._words
+                self._words = (np.empty(2 * len(w_start), dtype=np.int64), np.empty(2 * len(w_end), dtype=np.int64),
+                               np.empty(2 * len(w_hash), dtype=np.uint64))
+            else:
+                self._grow()
         if self._n > old:
             self._analyze_new(old)
         ids, lens = k.expand_chunks(chunks, doc_chunks, self._term_off, self._term_ids)

@@ -552,15 +552,8 @@ def _key_id(buf, s, e, h, fold, slots, hashes, key_off, arena, n_keys, arena_len
 
 
 @njit(cache=True)
-def _doubled(a):  # type: ignore[no-untyped-def]
-    out = np.empty(2 * len(a), dtype=a.dtype)
-    out[:len(a)] = a
-    return out
-
-
-@njit(cache=True)
 def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, n_keys, arena_len,  # type: ignore[no-untyped-def]
-                out_keys, n_out, doc_keys):
+                out_keys, n_out, doc_keys, w_start, w_end, w_hash):
     """Split each document ``buf[doc_off[d]:doc_off[d + 1]]`` (UTF-8) into chunks at whitespace,
     exactly like ``str.split()``, and each chunk into *keys*: an all-ASCII chunk into its words
     (runs of ASCII letters and digits joined by single apostrophes, which is what the ``unicode``
@@ -574,14 +567,14 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
     is ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws`` (the non-ASCII
     whitespace) is recognised by its lead byte (``SPACE_LEAD``), then decoded.
 
+    ``w_start``, ``w_end``, ``w_hash`` are scratch for the words of one chunk.
+
     Starts at document ``d0`` with ``n_out`` keys already written. Returns (n_keys, arena_len,
     next document, n_out): the next document is ``len(doc_off) - 1`` when all are done, or the
     first one whose new keys did not fit in the table (its keys are not written; the caller
-    grows the table and calls again from there)."""
+    grows the table and calls again from there), or ``-1 - d`` when a chunk of document ``d``
+    has more words than the scratch holds (the caller doubles it and calls again from ``d``)."""
     n_docs = len(doc_off) - 1
-    w_start = np.empty(64, dtype=np.int64)  # words of the current chunk (grown by doubling)
-    w_end = np.empty(64, dtype=np.int64)
-    w_hash = np.empty(64, dtype=np.uint64)
     for d in range(d0, n_docs):
         i = doc_off[d]
         e = doc_off[d + 1]
@@ -602,10 +595,8 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
                 if c == 2:
                     if not in_word:
                         in_word = True
-                        if nw == len(w_start):
-                            w_start = _doubled(w_start)
-                            w_end = _doubled(w_end)
-                            w_hash = _doubled(w_hash)
+                        if nw == len(w_start):  # the caller's word scratch is full
+                            return n_keys, arena_len, -1 - d, before
                         w_start[nw] = i
                         h = _FNV0
                     h = (h ^ np.uint64(_lower(b, fold))) * _FNV_PRIME
@@ -1197,7 +1188,8 @@ def warmup() -> None:
     doc_chunks = np.zeros(1, dtype=np.int64)
     n, _, _, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), 0, lead, ws, True,
                              np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0,
-                             chunks, 0, doc_chunks)
+                             chunks, 0, doc_chunks, np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.int64),
+                             np.zeros(4, dtype=np.uint64))
     rehash_chunks(hashes, n, 8)
     expand_chunks(chunks, doc_chunks, np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.uint32))
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)

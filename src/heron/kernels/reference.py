@@ -260,14 +260,16 @@ ASCII_WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)*")
 
 def scan_chunks(buf: np.ndarray, doc_off: np.ndarray, d0: int, cls: np.ndarray, ws: np.ndarray, fold: bool,
                 slots: np.ndarray, hashes: np.ndarray, key_off: np.ndarray, arena: np.ndarray, n_keys: int,
-                arena_len: int, out_keys: np.ndarray, n_out: int, doc_keys: np.ndarray) -> tuple[int, int, int, int]:
+                arena_len: int, out_keys: np.ndarray, n_out: int, doc_keys: np.ndarray, w_start: np.ndarray,
+                w_end: np.ndarray, w_hash: np.ndarray) -> tuple[int, int, int, int]:
     """The keys of each document: its UTF-8 bytes decoded and split by ``str.split()`` (the
     specification of the compiled byte scanner, which classifies bytes by ``cls`` and decodes
     the non-ASCII whitespace ``ws``); an all-ASCII chunk gives its ``ASCII_WORD``s (lower-cased when
     ``fold``), any other chunk is one key. Each key is looked up in (or inserted into) the key
     table; ids go to ``out_keys``, each document's count to ``doc_keys``. Starts at document
     ``d0`` after ``n_out`` keys; returns (n_keys, arena_len, next document, n_out), the next
-    document being the first whose new keys did not fit (not written), or the end."""
+    document being the first whose new keys did not fit (not written), or the end. (The word
+    scratch ``w_start``, ``w_end``, ``w_hash`` of the compiled scanner is not needed here.)"""
     for d in range(d0, len(doc_off) - 1):
         text = bytes(buf[doc_off[d]:doc_off[d + 1]]).decode("utf-8", "surrogatepass")
         keys: list[str] = []
