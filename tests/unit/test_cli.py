@@ -238,6 +238,17 @@ def test_on_error_fail_succeeds_on_clean_input(tmp_path: Path, corpus: Path) -> 
     assert doc_count(tmp_path / "idx") == 5
 
 
+def test_buffer_mb_is_an_index_setting(tmp_path: Path, corpus: Path, index: Path) -> None:
+    r = run("index", tmp_path / "budget", "--input", corpus, "--buffer-mb", "3")
+    assert r.exit_code == 0, r.output
+    with heron.Index.open(tmp_path / "budget") as idx:
+        assert idx.settings.writer_buffer_mb == 3
+    r = run("index", index, "--input", corpus, "--append", "--buffer-mb", "3")
+    assert r.exit_code == 2
+    assert "--buffer-mb is an index setting" in r.stderr and "--buffer-docs" in r.stderr
+    assert doc_count(index) == 5
+
+
 def test_existing_index_needs_overwrite(tmp_path: Path, index: Path) -> None:
     r = run("index", index, "--input", write_jsonl(tmp_path / "one.jsonl", DOCS[:1]))
     assert r.exit_code == 2
