@@ -106,7 +106,9 @@ class SegmentBuilder:
 
     def add_many(self, docs: list[Document]) -> None:
         """:meth:`add` for each document in order, column by column when the batch's ids are all
-        new (otherwise one at a time, so a repeated id replaces exactly as there)."""
+        new (otherwise one at a time, so a repeated id replaces exactly as there). ``add`` stays
+        its own per-document code: routed through here a single add costs ~7 instead of ~2.5 us
+        (measured), and live writers add one document at a time."""
         ids = [d.id for d in docs]
         by_id = self.by_id
         if len(set(ids)) != len(ids) or not by_id.keys().isdisjoint(ids):

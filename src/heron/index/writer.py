@@ -285,16 +285,15 @@ class IndexWriter:
             self._pending_docs += len(part)
             self._changes += len(part)
             i += len(part)
-            if self._builder.slots >= self.settings.writer_buffer_docs or (
-                    self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20):
+            if self._buffer_full(estimate_ram=True):
                 self.flush()
 
-    def _buffer_full(self) -> bool:
-        """Whether the buffer reached ``writer_buffer_docs`` (checked every document) or
-        ``writer_buffer_mb`` (estimated every 64 documents)."""
+    def _buffer_full(self, estimate_ram: bool = False) -> bool:
+        """Whether the buffer reached ``writer_buffer_docs`` or ``writer_buffer_mb`` (its RAM is
+        estimated every 64 documents, or now when ``estimate_ram``)."""
         n = self._builder.slots
         return n >= self.settings.writer_buffer_docs or (
-            not n & 63 and self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20)
+            (estimate_ram or not n & 63) and self._builder.ram_bytes >= self.settings.writer_buffer_mb << 20)
 
     def add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
         """Add or replace documents, all or nothing: every document is validated before any

@@ -404,12 +404,16 @@ def _cmp_bytes(a, s, e, b, bs, be):  # type: ignore[no-untyped-def]
     return -1 if n1 < n2 else 1
 
 
+_FNV0 = np.uint64(14695981039346656037)
+_FNV_PRIME = np.uint64(1099511628211)
+
+
 @njit(cache=True, inline="always")
 def _term_hash(buf, s, e):  # type: ignore[no-untyped-def]
     """64-bit FNV-1a of ``buf[s:e]``."""
-    h = np.uint64(14695981039346656037)
+    h = _FNV0
     for i in range(s, e):
-        h = (h ^ np.uint64(buf[i])) * np.uint64(1099511628211)
+        h = (h ^ np.uint64(buf[i])) * _FNV_PRIME
     return h
 
 
@@ -486,10 +490,6 @@ def _lower(b, fold):  # type: ignore[no-untyped-def]
 #: whitespace, ASCII letters and digits, the apostrophe, a lead byte of non-ASCII whitespace,
 #: any other non-ASCII byte
 PUNCT, SPACE, ALNUM, APOSTROPHE, SPACE_LEAD, OTHER = 0, 1, 2, 3, 4, 5
-_FNV0 = np.uint64(14695981039346656037)
-_FNV_PRIME = np.uint64(1099511628211)
-
-
 @njit(cache=True, inline="always")
 def _space_width(buf, i, cls, ws):  # type: ignore[no-untyped-def]
     """Bytes of the whitespace character at ``buf[i]`` (``str.isspace``), 0 if it is not one."""
@@ -622,10 +622,8 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
                         i += 1
                     break
             if not ascii:
-                h = _FNV0
-                for j in range(s, i):
-                    h = (h ^ np.uint64(buf[j])) * _FNV_PRIME
-                k, n_keys, arena_len = _key_id(buf, s, i, h, False, slots, hashes, key_off, arena, n_keys, arena_len)
+                k, n_keys, arena_len = _key_id(buf, s, i, _term_hash(buf, s, i), False, slots, hashes, key_off, arena,
+                                               n_keys, arena_len)
                 if k < 0:
                     return n_keys, arena_len, d, before
                 out_keys[n_out] = k
