@@ -196,6 +196,41 @@ def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties
     assert got[1].tolist() == want[1].tolist()
 
 
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([131_072, 200_003, 300_000]), st.sampled_from([1, 10, 100, 1000]),
+       st.sampled_from(["none", "theta", "allowed"]), st.booleans())
+def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ties: bool) -> None:
+    """Segments of at least 2 * ACC_RANGE documents are accumulated, selected and cleared one
+    range of documents at a time: documents and scores equal the plain definition (every list's
+    contributions added in descending cursor order, ranked by score then doc id), with a filter,
+    with an entry threshold, with exact ties across range boundaries, and the caller's scratch
+    comes back all-zero."""
+    assert n >= 2 * compiled.ACC_RANGE
+    rng = np.random.default_rng(seed)
+    parts = [np.flatnonzero(rng.random(n) < dens).astype(np.uint32) for dens in (0.7, 0.3, 0.02, 0.0005)]
+    docs = np.concatenate(parts)
+    ends = np.cumsum([len(x) for x in parts]).astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    sat = (np.full(len(docs), 0.5) if ties else rng.uniform(0.05, 0.95, size=len(docs))).astype(np.float32)
+    weight = np.array([0.4, 0.4, 3.0, 5.0]) if ties else rng.uniform(0.1, 4.0, size=4)
+    allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
+    theta0 = 1.0 if limit == "theta" else -np.inf
+    acc, hit = np.zeros(n), np.zeros(n, dtype=np.uint8)
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit)
+    scores = np.zeros(n)
+    for i in range(len(starts) - 1, -1, -1):  # each list adds once per document, in cursor order
+        d = docs[starts[i] : ends[i]]
+        scores[d] += weight[i] * sat[starts[i] : ends[i]].astype(np.float64)
+    ok = scores > max(theta0, 0.0)
+    if len(allowed):
+        ok &= allowed == 1
+    cand = np.flatnonzero(ok)
+    order = np.lexsort((cand, -scores[cand]))[:k]
+    assert got[0].tolist() == cand[order].tolist()
+    assert got[1].tolist() == scores[cand[order]].tolist()
+    assert not acc.any() and not hit.any()
+
+
 def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
     docs = np.array([0, 1, 2, 1, 2], dtype=np.uint32)
     sat = np.full(5, 0.5, dtype=np.float32)

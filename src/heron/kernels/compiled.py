@@ -23,6 +23,9 @@ from heron.kernels.reference import TERM_END
 BLOCK = 128
 #: documents per chunk of the exhaustive kernel's selection scan
 SELECT_CHUNK = 64
+#: documents per range of the exhaustive kernel's dense path (64k float64 sums: 512 KiB, within
+#: a core's L2 cache); segments under twice this are done in one range
+ACC_RANGE = 65536
 _NEG_INF = -np.inf
 
 
@@ -93,20 +96,27 @@ def topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0):  
     return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit)
 
 
-@njit(cache=True, fastmath={"nnan", "ninf", "nsz", "reassoc"})
+@njit(cache=True)
 def _chunk_maxima(acc, ch, cm):  # type: ignore[no-untyped-def]
-    """``cm[c]`` = max of ``acc`` over chunk ``c`` of ``ch`` documents (at least 0). The fast-math
-    flags only let LLVM vectorise the max reduction: a max is exact in any order, and the
-    accumulator holds finite sums >= 0, so the result is the same bit for bit (measured: 196 ->
-    130 us over 300k documents)."""
+    """``cm[c]`` = max of ``acc`` over chunk ``c`` of ``ch`` documents (at least 0).
+
+    The accumulator holds finite sums >= 0, and non-negative doubles order exactly like their
+    bit patterns read as int64, so the max is taken over those integers: LLVM vectorises an
+    integer max reduction, while a float max (NaN rules) stays a scalar chain of dependent
+    ``maxsd`` (measured over 100k documents: 18 vs 92 us). Loops run over slices from index 0,
+    which spares every access numba's negative-index wraparound."""
     n = len(acc)
+    ai = acc.view(np.int64)
+    ci = cm.view(np.int64)
     for c in range(len(cm)):
         c0 = c * ch
         c1 = c0 + ch if c0 + ch < n else n
-        m = 0.0
-        for d in range(c0, c1):
-            m = max(m, acc[d])
-        cm[c] = m
+        a = ai[c0:c1]
+        m = np.int64(0)
+        for j in range(len(a)):
+            v = a[j]
+            m = v if v > m else m
+        ci[c] = m
 
 
 @njit(cache=True)
@@ -116,8 +126,9 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
     segment and thread), returned all-zero again: no per-query O(ndocs) allocation.
 
-    Dense queries (postings >= ndocs / 2) accumulate without bookkeeping and select by one
-    scan over the accumulator; sparse ones remember the touched documents instead."""
+    Dense queries (postings >= ndocs / 2) accumulate without bookkeeping and select by a scan
+    over the accumulator (range by range on large segments); sparse ones remember the touched
+    documents instead."""
     ndocs = len(acc)
     total = 0
     for i in range(len(start)):
@@ -129,50 +140,83 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     if k <= 0:
         return _heap_sorted(hs, hd, 0)
     if 2 * total >= ndocs:
-        for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
-            w = weight[i]
-            for p in range(start[i], end[i]):
-                acc[docs[p]] += w * np.float64(sat[p])
-        # Selection by chunks: a chunk whose best score cannot enter (once the heap is full,
-        # only a score above its root can: documents come in ascending order, so a tie loses)
-        # is skipped after one branch-free max. Every contribution is > 0, so acc[d] > 0 exactly
-        # for the matched documents. Without a filter, the k-th best chunk maximum is a lower
-        # bound of the k-th best score (k chunks each hold a document that good), so the scan
-        # starts from it instead of from zero: few chunks are looked into, even at large k.
+        # Dense: accumulate without bookkeeping, then select by chunks. A chunk whose best
+        # score cannot enter (once the heap is full, only a score above its root can:
+        # documents come in ascending order, so a tie loses) is skipped after one branch-free
+        # max. Every contribution is > 0, so acc[d] > 0 exactly for the matched documents.
+        # Without a filter, the k-th best chunk maximum is a lower bound of the k-th best
+        # score (k chunks each hold a document that good), so the scan starts from it instead
+        # of from zero: few chunks are looked into, even at large k.
+        # Large segments are done in ranges of ACC_RANGE documents: every list adds its
+        # postings of the range, then the range is selected and cleared while its part of the
+        # accumulator is still in the core's cache (blog-300k, 12-word queries: 0.68 instead
+        # of 0.92 ms). Per document the contributions are still added in the canonical order.
         ch = SELECT_CHUNK
         while ch > 8 and ndocs < 4 * k * ch:
             ch >>= 1
-        nch = (ndocs + ch - 1) // ch
-        cm = np.empty(nch, dtype=np.float64)
-        _chunk_maxima(acc, ch, cm)
+        rng = ndocs if ndocs < 2 * ACC_RANGE else ACC_RANGE  # a multiple of ch
+        cm = np.empty((rng + ch - 1) // ch, dtype=np.float64)
         floor = theta0 if theta0 > 0.0 else 0.0
-        if not has_allowed and 0 < k <= nch:
-            kth = np.partition(cm, nch - k)[nch - k]
-            if kth * (1.0 - 1e-12) > floor:  # strict floor just under it: a score equal to it enters
-                floor = kth * (1.0 - 1e-12)
-        for c in range(nch):
-            c0 = c * ch
-            c1 = c0 + ch if c0 + ch < ndocs else ndocs
-            if cm[c] > floor:
-                for d in range(c0, c1):
-                    s = acc[d]
-                    if s <= floor or (has_allowed and allowed[d] == 0):
-                        continue
-                    if size < k or _worse(hs[0], hd[0], s, d):
-                        size = _heap_push(hs, hd, size, s, d)
-                        if size == k and hs[0] > floor:
-                            floor = hs[0]
-        acc[:] = 0.0
+        n = len(start)
+        pos = start.copy()
+        for base in range(0, ndocs, rng):
+            lim = base + rng if base + rng < ndocs else ndocs
+            for i in range(n - 1, -1, -1):  # canonical order: descending cursor index
+                q = pos[i]
+                e = end[i]
+                if lim < ndocs:  # the list's first posting at or after lim
+                    hi = e
+                    while q < hi:
+                        mid = (q + hi) >> 1
+                        if docs[mid] < lim:
+                            q = mid + 1
+                        else:
+                            hi = mid
+                    e = q
+                    q = pos[i]
+                    pos[i] = e
+                w = weight[i]
+                ds = docs[q:e]  # slices from 0: no negative-index wraparound per posting
+                ss = sat[q:e]
+                for j in range(len(ds)):
+                    acc[ds[j]] += w * np.float64(ss[j])
+            a = acc[base:lim]
+            nb = lim - base
+            nc = (nb + ch - 1) // ch
+            cmr = cm[:nc]
+            _chunk_maxima(a, ch, cmr)
+            if not has_allowed and k <= nc:
+                kth = np.partition(cmr, nc - k)[nc - k]
+                if kth * (1.0 - 1e-12) > floor:  # strict floor just under it: a score equal to it enters
+                    floor = kth * (1.0 - 1e-12)
+            for c in range(nc):
+                if cmr[c] > floor:
+                    c0 = c * ch
+                    c1 = c0 + ch if c0 + ch < nb else nb
+                    for j in range(c0, c1):
+                        s = a[j]
+                        if s <= floor:
+                            continue
+                        d = base + j
+                        if has_allowed and allowed[d] == 0:
+                            continue
+                        if size < k or _worse(hs[0], hd[0], s, d):
+                            size = _heap_push(hs, hd, size, s, d)
+                            if size == k and hs[0] > floor:
+                                floor = hs[0]
+            a[:] = 0.0
         return _heap_sorted(hs, hd, size)
     nt = 0
     touched = np.empty(total + 1, dtype=np.int64)  # +1: branch-free writes one past
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
         w = weight[i]
-        for p in range(start[i], end[i]):
-            d = docs[p]
+        ds = docs[start[i] : end[i]]
+        ss = sat[start[i] : end[i]]
+        for j in range(len(ds)):
+            d = ds[j]
             if has_allowed and allowed[d] == 0:
                 continue
-            acc[d] += w * np.float64(sat[p])
+            acc[d] += w * np.float64(ss[j])
             touched[nt] = d
             nt += 1 - hit[d]
             hit[d] = 1
