@@ -240,3 +240,12 @@ def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
                                            0, -np.inf, acc, hit)
     assert len(got[0]) == 0 and len(got[1]) == 0
     assert not acc.any() and not hit.any()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(0.0, 50.0, allow_nan=False, width=32), min_size=1, max_size=300), st.data())
+def test_kth_largest_is_the_kth_value_of_the_sorted_list(values: list[float], data: st.DataObject) -> None:
+    """The dense selection's floor: the k-th largest chunk maximum, ties and zeros included."""
+    k = data.draw(st.integers(1, len(values)))
+    v = np.array(values, dtype=np.float64)
+    assert compiled._kth_largest(v, k) == sorted(values, reverse=True)[k - 1]

@@ -120,6 +120,41 @@ def _chunk_maxima(acc, ch, cm):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
+def _kth_largest(v, k):  # type: ignore[no-untyped-def]
+    """The ``k``-th largest value of ``v`` (``1 <= k <= len(v)``) by a min-heap of the ``k``
+    best: one compare per value once the heap is full (numba's ``np.partition`` took 19 us
+    over 1,563 chunk maxima, this ~2 us)."""
+    h = np.empty(k, dtype=np.float64)
+    for i in range(k):  # heapify the first k values (sift up)
+        x = v[i]
+        j = i
+        while j > 0:
+            p = (j - 1) >> 1
+            if h[p] <= x:
+                break
+            h[j] = h[p]
+            j = p
+        h[j] = x
+    for i in range(k, len(v)):
+        x = v[i]
+        if x <= h[0]:
+            continue
+        j = 0  # replace the root, sift down
+        while True:
+            c = 2 * j + 1
+            if c >= k:
+                break
+            if c + 1 < k and h[c + 1] < h[c]:
+                c += 1
+            if h[c] >= x:
+                break
+            h[j] = h[c]
+            j = c
+        h[j] = x
+    return h[0]
+
+
+@njit(cache=True)
 def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     docs, sat, start, end, weight, allowed, k, theta0, acc, hit
 ):
@@ -186,7 +221,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
             cmr = cm[:nc]
             _chunk_maxima(a, ch, cmr)
             if not has_allowed and k <= nc:
-                kth = np.partition(cmr, nc - k)[nc - k]
+                kth = _kth_largest(cmr, k)
                 if kth * (1.0 - 1e-12) > floor:  # strict floor just under it: a score equal to it enters
                     floor = kth * (1.0 - 1e-12)
             for c in range(nc):
