@@ -26,6 +26,9 @@ SELECT_CHUNK = 64
 #: documents per range of the exhaustive kernel's dense path (64k float64 sums: 512 KiB, within
 #: a core's L2 cache); segments under twice this are done in one range
 ACC_RANGE = 65536
+#: the exhaustive kernel accumulates densely (no touched-list bookkeeping; selection by a scan
+#: of the accumulator) queries with at least one posting per DENSE_RATIO documents
+DENSE_RATIO = 10
 _NEG_INF = -np.inf
 
 
@@ -161,7 +164,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
     segment and thread), returned all-zero again: no per-query O(ndocs) allocation.
 
-    Dense queries (postings >= ndocs / 2) accumulate without bookkeeping and select by a scan
+    Dense queries (postings >= ndocs / DENSE_RATIO) accumulate without bookkeeping and select by a scan
     over the accumulator (range by range on large segments); sparse ones remember the touched
     documents instead."""
     ndocs = len(acc)
@@ -174,7 +177,7 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
     size = 0
     if k <= 0:
         return _heap_sorted(hs, hd, 0)
-    if 2 * total >= ndocs:
+    if DENSE_RATIO * total >= ndocs:
         # Dense: accumulate without bookkeeping, then select by chunks. A chunk whose best
         # score cannot enter (once the heap is full, only a score above its root can:
         # documents come in ascending order, so a tie loses) is skipped after one branch-free
@@ -318,9 +321,16 @@ _DEBRUIJN = np.zeros(64, dtype=np.int64)
 for _i in range(64):
     _DEBRUIJN[((1 << _i) * 0x03F79D71B4CB0A89 & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
 #: ``topk_terms`` mode 0 scores term-at-a-time segments this small, queries with this few
-#: postings, and queries with at least one posting per two documents of the segment
+#: postings, every query on segments under AUTO_LARGE_SEGMENT documents, and on larger ones
+#: queries with at least one posting per AUTO_TAAT_RATIO documents. Measured per query, kernel
+#: only (``benchmarks/reports/2026-11-26-dense-path-and-auto-rule.md``): on enwiki-107k and
+#: blog-300k term-at-a-time beat MaxScore at every postings/documents ratio (blog, k=10:
+#: 285 vs 413 us at 0.1-0.2, 422 vs 730 at 0.3-0.5); on the 1M corpus MaxScore wins below
+#: ~0.3 (932 vs 1,533 us at 0.1-0.2) and term-at-a-time above (3,069 vs 3,896 at >= 0.5).
 AUTO_SMALL_SEGMENT = 16384
 AUTO_TAAT_POSTINGS = 16384
+AUTO_LARGE_SEGMENT = 1 << 19
+AUTO_TAAT_RATIO = 3
 
 
 @njit(cache=True)
@@ -947,12 +957,10 @@ def topk_terms(  # type: ignore[no-untyped-def]
 ):
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
     and run block-max MaxScore (``mode`` 1), the exhaustive scorer (``mode`` 2), or choose
-    (``mode`` 0): term-at-a-time when the segment is small, the query has few postings, or
-    it has at least one posting per two documents (its selection scan skips most of the
-    accumulator by chunks); windowed MaxScore otherwise. Measured per query, kernel only
-    (``benchmarks/reports/2026-11-26-exhaustive-selection.md``): exhaustive vs MaxScore 295 vs
-    445 us on IMDb 12-word queries, 704 vs 1,153 us on blog, 43.8 vs 43.4 us on enwiki titles
-    (which the rule leaves to MaxScore)."""
+    (``mode`` 0): term-at-a-time on segments under AUTO_LARGE_SEGMENT documents, for queries
+    with few postings, and on larger segments for queries with at least one posting per
+    AUTO_TAAT_RATIO documents; windowed MaxScore otherwise (see AUTO_LARGE_SEGMENT for the
+    measurements behind the rule)."""
     _, st, en, bs, ub, w, f = prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub)
     exhaustive = mode == 2
     if mode == 0:
@@ -960,7 +968,8 @@ def topk_terms(  # type: ignore[no-untyped-def]
         for i in range(len(st)):
             total += en[i] - st[i]
         ndocs = len(acc)
-        exhaustive = ndocs <= AUTO_SMALL_SEGMENT or total <= AUTO_TAAT_POSTINGS or 2 * total >= ndocs
+        exhaustive = (ndocs <= AUTO_SMALL_SEGMENT or total <= AUTO_TAAT_POSTINGS or ndocs < AUTO_LARGE_SEGMENT
+                      or AUTO_TAAT_RATIO * total >= ndocs)
     if exhaustive:
         return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit)
     return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
