@@ -202,7 +202,7 @@ def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties
 def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ties: bool) -> None:
     """Segments of at least 2 * ACC_RANGE documents are accumulated, selected and cleared one
     range of documents at a time: documents and scores equal the plain definition (every list's
-    contributions added in descending cursor order, ranked by score then doc id), with a filter,
+    float32 contributions added in float32 in descending cursor order, ranked by score then doc id), with a filter,
     with an entry threshold, with exact ties across range boundaries, and the caller's scratch
     comes back all-zero."""
     assert n >= 2 * compiled.ACC_RANGE
@@ -215,19 +215,19 @@ def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ti
     weight = np.array([0.4, 0.4, 3.0, 5.0]) if ties else rng.uniform(0.1, 4.0, size=4)
     allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
     theta0 = 1.0 if limit == "theta" else -np.inf
-    acc, hit = np.zeros(n), np.zeros(n, dtype=np.uint8)
+    acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
     got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit)
-    scores = np.zeros(n)
+    scores = np.zeros(n, dtype=np.float32)
     for i in range(len(starts) - 1, -1, -1):  # each list adds once per document, in cursor order
         d = docs[starts[i] : ends[i]]
-        scores[d] += weight[i] * sat[starts[i] : ends[i]].astype(np.float64)
+        scores[d] += np.float32(weight[i]) * sat[starts[i] : ends[i]]  # float32 products and sums
     ok = scores > max(theta0, 0.0)
     if len(allowed):
         ok &= allowed == 1
     cand = np.flatnonzero(ok)
     order = np.lexsort((cand, -scores[cand]))[:k]
     assert got[0].tolist() == cand[order].tolist()
-    assert got[1].tolist() == scores[cand[order]].tolist()
+    assert got[1].tolist() == scores[cand[order]].astype(np.float64).tolist()
     assert not acc.any() and not hit.any()
 
 
@@ -235,7 +235,7 @@ def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
     docs = np.array([0, 1, 2, 1, 2], dtype=np.uint32)
     sat = np.full(5, 0.5, dtype=np.float32)
     start, end = np.array([0, 3], dtype=np.int64), np.array([3, 5], dtype=np.int64)
-    acc, hit = np.zeros(3), np.zeros(3, dtype=np.uint8)
+    acc, hit = np.zeros(3, dtype=np.float32), np.zeros(3, dtype=np.uint8)
     got = compiled.topk_exhaustive_scratch(docs, sat, start, end, np.array([1.0, 2.0]), np.empty(0, dtype=np.uint8),
                                            0, -np.inf, acc, hit)
     assert len(got[0]) == 0 and len(got[1]) == 0

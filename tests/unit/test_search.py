@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pytest
 
 import heron
@@ -86,16 +87,19 @@ def test_metadata_filters_inside_the_kernel() -> None:
 
 
 def test_explain_sums_to_the_score_exactly(idx: heron.Index) -> None:
+    """Scores are float32 sums of float32 contributions in scoring order (the kernels'
+    arithmetic): adding the explained contributions that way gives the hit's score exactly."""
     for q in ["heron", "grey heron wading bird", "heron island reef"]:
         plain = idx.search(q, k=5)
         explained = idx.search(q, k=5, explain=True)
         assert ids(plain) == ids(explained)
         for p, e in zip(plain, explained, strict=True):
             assert e.explanation is not None
-            total = 0.0
+            total = np.float32(0.0)
             for c in e.explanation.contributions:
-                total += c.score
-            assert total == e.explanation.score == p.score
+                assert float(np.float32(c.score)) == c.score  # each contribution is a float32 value
+                total = total + np.float32(c.score)
+            assert float(total) == e.explanation.score == p.score
             assert "idf" in e.explanation.describe()
 
 

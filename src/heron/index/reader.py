@@ -220,7 +220,7 @@ class Searcher:
         seg = self.segments[si].reader
         c = segment_cursors(seg, bq, self._lub(si))
         n = self.stats.doc_count()
-        total = 0.0
+        total = np.float32(0.0)  # the kernels' arithmetic: float32 products, float32 sum in cursor order
         scorers = bq.scorers
         parts: list[TermContribution] = []
         for j in range(len(c.start) - 1, -1, -1):  # canonical order: descending cursor index
@@ -231,8 +231,9 @@ class Searcher:
             tw = scorers[int(c.scorer_index[j])]
             f = tw.field
             tf = int(seg.tfs[pos])
-            contrib = tw.weight * float(self._sat(si)[pos])
-            total += contrib
+            c32 = np.float32(tw.weight) * self._sat(si)[pos]
+            total = total + c32
+            contrib = float(c32)
             fs = self.settings.text_fields[f]
             p = self.settings.field_params(fs)
             parts.append(TermContribution(
@@ -240,7 +241,7 @@ class Searcher:
                 doc_freq=tw.doc_freq, doc_count=n, field_length=int(seg.lengths[f, doc]),
                 avgdl=self.binder.avgdl[f], k1=p.k1, b=p.b,
             ))
-        return Explanation(total, tuple(parts))
+        return Explanation(float(total), tuple(parts))
 
 
 class IndexReader:

@@ -326,7 +326,7 @@ class SegmentReader:
         local = self._scratch
         bufs: tuple[np.ndarray, np.ndarray] | None = getattr(local, "bufs", None)
         if bufs is None:
-            bufs = (np.zeros(self.doc_count, dtype=np.float64), np.zeros(self.doc_count, dtype=np.uint8))
+            bufs = (np.zeros(self.doc_count, dtype=np.float32), np.zeros(self.doc_count, dtype=np.uint8))
             local.bufs = bufs
         return bufs
 

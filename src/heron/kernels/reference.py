@@ -57,16 +57,22 @@ def topk_exhaustive(
     k: int,
     theta0: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Score every posting of every cursor; keep the top ``k``."""
-    scores: dict[int, float] = {}
+    """Score every posting of every cursor; keep the top ``k``.
+
+    A document's score is the float32 sum, in descending cursor order, of its contributions
+    ``float32(weight) * sat`` (a float32 product): the arithmetic of every kernel and of
+    ``explain``, so that all of them give the same scores bit for bit."""
+    scores: dict[int, np.float32] = {}
+    zero = np.float32(0.0)
     for i in range(len(start) - 1, -1, -1):  # canonical order: descending cursor index
+        w = np.float32(weight[i])
         for p in range(int(start[i]), int(end[i])):
             d = int(docs[p])
             if len(allowed) and not allowed[d]:
                 continue
-            c = float(weight[i]) * float(sat[p])
-            scores[d] = scores.get(d, 0.0) + c
-    ranked = sorted(((s, d) for d, s in scores.items() if s > theta0), key=lambda x: (-x[0], x[1]))[:k]
+            c = w * np.float32(sat[p])
+            scores[d] = scores.get(d, zero) + c
+    ranked = sorted(((float(s), d) for d, s in scores.items() if s > theta0), key=lambda x: (-x[0], x[1]))[:k]
     return (
         np.array([d for _, d in ranked], dtype=np.int64),
         np.array([s for s, _ in ranked], dtype=np.float64),

@@ -33,7 +33,8 @@ class TermContribution:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
-    """Per-term, per-field contributions; ``score`` is their sum in scoring order (exactly)."""
+    """Per-term, per-field contributions; ``score`` is their sum in scoring order, exactly as the
+    kernels compute it: each contribution is a float32 product and they are added in float32."""
 
     score: float
     contributions: tuple[TermContribution, ...]
