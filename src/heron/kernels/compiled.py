@@ -23,7 +23,7 @@ from heron.kernels.reference import TERM_END
 BLOCK = 128
 #: documents per chunk of the exhaustive kernel's selection scan
 SELECT_CHUNK = 64
-#: documents per range of the exhaustive kernel's dense path (64k float64 sums: 512 KiB, within
+#: documents per range of the exhaustive kernel's dense path (64k float32 sums: 256 KiB, within
 #: a core's L2 cache); segments under twice this are done in one range
 ACC_RANGE = 65536
 #: the exhaustive kernel accumulates densely (no touched-list bookkeeping; selection by a scan
