@@ -1244,7 +1244,7 @@ def warmup() -> None:
         for mode in (0, 1, 2):
             topk_terms(docs, sat, meta[0], imp_off, meta[1], meta[2], ls, lb, lub, 1, np.array([0, 1, -1]),
                        np.zeros(3, dtype=np.int64), np.ones(3), kn, allowed, 2, -np.inf, mode,
-                       np.zeros(3), np.zeros(3, dtype=np.uint8))
+                       np.zeros(3, dtype=np.float32), np.zeros(3, dtype=np.uint8))
     blob = np.frombuffer(b"ab", dtype=np.uint8)
     off = np.array([0, 1, 2], dtype=np.int64)
     q = np.frombuffer(b"b\xff", dtype=np.uint8)
@@ -1269,7 +1269,7 @@ def warmup() -> None:
         copy_live_postings(d, t, ls, keep, np.arange(3, dtype=np.int64), list_of, np.array([0, 2]),
                            np.zeros(4, dtype=np.uint32), np.zeros(4, dtype=np.uint32))
     fill_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), np.array([0, 2]),
-                  np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.uint32))
+                  np.zeros(3, dtype=np.uint32), np.zeros(3, dtype=np.uint32))
     text = np.frombuffer("a b\u3000a".encode(), dtype=np.uint8)
     ws = np.array([0x3000], dtype=np.int64)
     lead = np.zeros(256, dtype=np.uint8)
@@ -1278,10 +1278,11 @@ def warmup() -> None:
     key_off = np.zeros(5, dtype=np.int64)
     chunks = np.zeros(4, dtype=np.int32)
     doc_chunks = np.zeros(1, dtype=np.int64)
-    n, _, _, _ = scan_chunks(text, np.array([0, len(text)], dtype=np.int64), 0, lead, ws, True,
-                             np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0, 0,
-                             chunks, 0, doc_chunks, np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.int64),
-                             np.zeros(4, dtype=np.uint64))
+    for buf in (text, text.copy()):  # the writer's batches are writable buffers
+        n, _, _, _ = scan_chunks(buf, np.array([0, len(buf)], dtype=np.int64), 0, lead, ws, True,
+                                 np.full(8, -1, dtype=np.int32), hashes, key_off, np.zeros(16, dtype=np.uint8), 0,
+                                 0, chunks, 0, doc_chunks, np.zeros(4, dtype=np.int64), np.zeros(4, dtype=np.int64),
+                                 np.zeros(4, dtype=np.uint64))
     rehash_chunks(hashes, n, 8)
     expand_chunks(chunks, doc_chunks, np.arange(n + 1, dtype=np.int64), np.zeros(n, dtype=np.uint32))
     unpack_postings(ro(words), ro(dbits), ro(tbits), ls)
