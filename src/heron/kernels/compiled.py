@@ -604,28 +604,20 @@ def _space_width(buf, i, cls, ws):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, inline="always")
-def _key_id(buf, s, e, h, fold, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
+def _find_key(buf, s, e, h, fold, slots, hashes, key_off, arena):  # type: ignore[no-untyped-def]
     """Id of the key ``buf[s:e]`` (ASCII-lower-cased when ``fold``; ``h`` its FNV-1a hash) in
-    the key table, inserting it (its bytes, then a space, appended to the arena) when new.
-    Returns (id, n_keys, arena_len); id -1 when a new key does not fit (the table holds at
-    most ``len(hashes)`` keys, at most half of ``len(slots)``, and the arena is full)."""
+    the key table, or ``-1 - slot`` with the free slot where it goes when it is new.
+
+    Only the lookup is inlined into the scanner; the rare insertion is :func:`_insert_key`, a
+    call. With the insertion inlined too, the scanner's loop spent ~110 ns a key (blog-300k:
+    25M keys, 3.8 s); the lookup alone, ~10 ns."""
     mask = np.uint64(len(slots) - 1)
     slot = h & mask
     n = e - s
     while True:
         c = slots[slot]
         if c == -1:
-            c = n_keys
-            if c >= len(hashes) or 2 * c >= len(slots) or arena_len + n + 1 > len(arena):
-                return -1, n_keys, arena_len
-            slots[slot] = c
-            hashes[c] = h
-            for i in range(n):
-                arena[arena_len + i] = _lower(buf[s + i], fold)
-            arena[arena_len + n] = 32
-            arena_len += n + 1
-            key_off[c + 1] = arena_len
-            return c, n_keys + 1, arena_len
+            return -1 - np.int64(slot)
         if hashes[c] == h:
             ks = key_off[c]
             if key_off[c + 1] - 1 - ks == n:
@@ -635,8 +627,28 @@ def _key_id(buf, s, e, h, fold, slots, hashes, key_off, arena, n_keys, arena_len
                         same = False
                         break
                 if same:
-                    return c, n_keys, arena_len
+                    return np.int64(c)
         slot = (slot + np.uint64(1)) & mask
+
+
+@njit(cache=True)
+def _insert_key(buf, s, e, h, fold, slot, slots, hashes, key_off, arena, n_keys, arena_len):  # type: ignore[no-untyped-def]
+    """Insert the new key ``buf[s:e]`` (hash ``h``) at the free ``slot`` that
+    :func:`_find_key` returned: its bytes, then a space, appended to the arena. Returns (id,
+    n_keys, arena_len); id -1 when it does not fit (the table holds at most ``len(hashes)``
+    keys, at most half of ``len(slots)``, and the arena is full)."""
+    n = e - s
+    c = n_keys
+    if c >= len(hashes) or 2 * c >= len(slots) or arena_len + n + 1 > len(arena):
+        return -1, n_keys, arena_len
+    slots[slot] = c
+    hashes[c] = h
+    for i in range(n):
+        arena[arena_len + i] = _lower(buf[s + i], fold)
+    arena[arena_len + n] = 32
+    arena_len += n + 1
+    key_off[c + 1] = arena_len
+    return c, n_keys + 1, arena_len
 
 
 @njit(cache=True)
@@ -649,11 +661,13 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
     each key's id in the key table to ``out_keys`` and each document's key count to
     ``doc_keys``; new keys are inserted.
 
-    One pass over the bytes, classified by ``cls`` (``PUNCT`` ... ``OTHER``): words and their
-    FNV-1a hashes are found as the bytes go by and looked up when their chunk ends ASCII; a
-    chunk that turns out to hold a non-ASCII byte is looked up whole instead. ASCII whitespace
-    is ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in ``ws`` (the non-ASCII
-    whitespace) is recognised by its lead byte (``SPACE_LEAD``), then decoded.
+    One pass over the bytes, classified by ``cls`` (``PUNCT`` ... ``OTHER``): each word is read
+    by a tight loop of its own (its FNV-1a hash as the bytes go by), and the words are looked up
+    when their chunk ends ASCII; a chunk that turns out to hold a non-ASCII byte is looked up
+    whole instead. ASCII whitespace is ``\\t\\n\\v\\f\\r``, 0x1c-0x1f and space; a code point in
+    ``ws`` (the non-ASCII whitespace) is recognised by its lead byte (``SPACE_LEAD``), then
+    decoded. (The word loop instead of one state machine for every byte: blog-300k's 134 MB
+    scanned in 0.8 instead of 1.7 s.)
 
     ``w_start``, ``w_end``, ``w_hash`` are scratch for the words of one chunk.
 
@@ -668,38 +682,45 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
         e = doc_off[d + 1]
         before = n_out
         while i < e:
-            w = _space_width(buf, i, cls, ws)
-            if w:
-                i += w
+            c = cls[buf[i]]
+            if c == 1:  # ASCII whitespace, tested before the call (with it inlined here: 2.1 vs 1.0 s)
+                i += 1
                 continue
-            s = i
+            if c == 4:
+                w = _space_width(buf, i, cls, ws)
+                if w:
+                    i += w
+                    continue
+            s = i  # a chunk starts: its words until whitespace, unless a non-ASCII byte comes
             ascii = True
             nw = 0
-            in_word = False
-            h = _FNV0
             while i < e:
                 b = buf[i]
                 c = cls[b]
-                if c == 2:
-                    if not in_word:
-                        in_word = True
-                        if nw == len(w_start):  # the caller's word scratch is full
-                            return n_keys, arena_len, -1 - d, before
-                        w_start[nw] = i
-                        h = _FNV0
-                    h = (h ^ np.uint64(_lower(b, fold))) * _FNV_PRIME
-                    i += 1
-                elif c == 3 and in_word and i + 1 < e and cls[buf[i + 1]] == 2:
-                    h = (h ^ np.uint64(39)) * _FNV_PRIME
-                    i += 1
-                elif c <= 3:
-                    if in_word:
-                        w_end[nw] = i
-                        w_hash[nw] = h
-                        nw += 1
-                        in_word = False
-                    if c == 1:
-                        break
+                if c == 2:  # a word: letters and digits, single apostrophes between them
+                    if nw == len(w_start):  # the caller's word scratch is full
+                        return n_keys, arena_len, -1 - d, before
+                    w_start[nw] = i
+                    h = _FNV0
+                    while True:
+                        h = (h ^ np.uint64(_lower(b, fold))) * _FNV_PRIME
+                        i += 1
+                        if i >= e:
+                            break
+                        b = buf[i]
+                        if cls[b] != 2:
+                            if cls[b] == 3 and i + 1 < e and cls[buf[i + 1]] == 2:
+                                h = (h ^ np.uint64(39)) * _FNV_PRIME
+                                i += 1
+                                b = buf[i]
+                                continue
+                            break
+                    w_end[nw] = i
+                    w_hash[nw] = h
+                    nw += 1
+                elif c == 1:
+                    break
+                elif c == 0 or c == 3:  # punctuation, a lone apostrophe
                     i += 1
                 elif c == 4 and _space_width(buf, i, cls, ws):
                     break
@@ -710,22 +731,24 @@ def scan_chunks(buf, doc_off, d0, cls, ws, fold, slots, hashes, key_off, arena, 
                         i += 1
                     break
             if not ascii:
-                k, n_keys, arena_len = _key_id(buf, s, i, _term_hash(buf, s, i), False, slots, hashes, key_off, arena,
-                                               n_keys, arena_len)
+                h = _term_hash(buf, s, i)
+                k = _find_key(buf, s, i, h, False, slots, hashes, key_off, arena)
                 if k < 0:
-                    return n_keys, arena_len, d, before
+                    k, n_keys, arena_len = _insert_key(buf, s, i, h, False, -1 - k, slots, hashes, key_off, arena,
+                                                       n_keys, arena_len)
+                    if k < 0:
+                        return n_keys, arena_len, d, before
                 out_keys[n_out] = k
                 n_out += 1
                 continue
-            if in_word:
-                w_end[nw] = i
-                w_hash[nw] = h
-                nw += 1
             for q in range(nw):
-                k, n_keys, arena_len = _key_id(buf, w_start[q], w_end[q], w_hash[q], fold, slots, hashes, key_off,
-                                               arena, n_keys, arena_len)
+                ws_, we_, h = w_start[q], w_end[q], w_hash[q]
+                k = _find_key(buf, ws_, we_, h, fold, slots, hashes, key_off, arena)
                 if k < 0:
-                    return n_keys, arena_len, d, before
+                    k, n_keys, arena_len = _insert_key(buf, ws_, we_, h, fold, -1 - k, slots, hashes, key_off, arena,
+                                                       n_keys, arena_len)
+                    if k < 0:
+                        return n_keys, arena_len, d, before
                 out_keys[n_out] = k
                 n_out += 1
         doc_keys[d] = n_out - before
