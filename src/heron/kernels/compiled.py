@@ -82,11 +82,25 @@ def _heap_push(hs: np.ndarray, hd: np.ndarray, size: int, s: float, d: int) -> i
 
 @njit(cache=True)
 def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(hd[:size], kind="mergesort")  # doc ascending
-    s = hs[:size][order]
-    d = hd[:size][order]
-    order2 = np.argsort(-s, kind="mergesort")  # stable: ties keep doc order
-    return d[order2].astype(np.int64), s[order2]
+    """(docs, scores) of the heap's first ``size`` entries, best first (score desc, then doc
+    asc), sorted in place by heapsort: the root (the worst kept hit) goes to the end, the
+    rest is sifted down. (Two stable argsorts did the same in 5.8 us at k=100, 2.7 at k=10.)"""
+    for end in range(size - 1, 0, -1):
+        hs[0], hs[end] = hs[end], hs[0]
+        hd[0], hd[end] = hd[end], hd[0]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= end:
+                break
+            if c + 1 < end and _worse(hs[c + 1], hd[c + 1], hs[c], hd[c]):
+                c += 1
+            if not _worse(hs[c], hd[c], hs[i], hd[i]):
+                break
+            hs[i], hs[c] = hs[c], hs[i]
+            hd[i], hd[c] = hd[c], hd[i]
+            i = c
+    return hd[:size], hs[:size]
 
 
 # -- exhaustive: term-at-a-time accumulation in cursor order ------------------------------
@@ -190,8 +204,8 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
         # postings of the range, then the range is selected and cleared while its part of the
         # accumulator is still in the core's cache (blog-300k, 12-word queries: 0.68 instead
         # of 0.92 ms). Per document the contributions are still added in the canonical order.
-        ch = SELECT_CHUNK
-        while ch > 8 and ndocs < 4 * k * ch:
+        ch = SELECT_CHUNK  # smaller on small segments: at least k chunks (SciFact, k=100: 32, not 8 —
+        while ch > 8 and ndocs < k * ch:  # the k-th of 648 chunk maxima took 5.7 us, of 162 1.7)
             ch >>= 1
         rng = ndocs if ndocs < 2 * ACC_RANGE else ACC_RANGE  # a multiple of ch
         cm = np.empty((rng + ch - 1) // ch, dtype=np.float32)
