@@ -132,26 +132,33 @@ def test_id_only_search_matches_full_search(make_index: Callable[..., heron.Inde
                 [(h.id, h.score) for h in lean]
 
 
-def test_ids_of_decodes_the_ids_of_chosen_docs(make_index: Callable[..., heron.Index]) -> None:
-    """``SegmentReader.ids_of`` (one kernel gathers the id bytes, one decode) gives what the
-    decoded id list gives, in the order asked, with both kernel backends — multi-byte ids, empty
-    selections, repeats. Ids never hold control characters (documents are validated), but a
-    segment whose id bytes hold a NUL still decodes right (through the list)."""
+def test_ids_of_decodes_the_ids_of_chosen_docs(make_index: Callable[..., heron.Index],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SegmentReader.ids_of`` (one kernel gathers the id bytes, one decode; segments up to
+    SMALL_ID_LIST documents index the decoded list) gives what the decoded id list gives, in
+    the order asked, with both kernel backends — multi-byte ids, empty selections, repeats. Ids
+    never hold control characters (documents are validated), but a segment whose id bytes hold
+    a NUL still decodes right (through the list)."""
     import numpy as np
 
+    from heron.index import segment
     from heron.kernels import compiled, reference
 
     ext = [f"doc-{i}" for i in range(30)] + ["ünï-中文", "x", "🙂"]
     idx = make_index({"id": e, "text": f"common w{i}"} for i, e in enumerate(ext))
     reader = idx.searcher().segments[0].reader
-    ids = reader.ids()
-    for docs in ([], [0], [5, 2, 30, 32, 31, 5], list(range(len(ids)))[::-1]):
-        d = np.array(docs, dtype=np.int64)
-        want = [ids[i] for i in docs]
-        assert reader.ids_of(d) == want
-        for k in (compiled, reference):
-            raw, has_nul = k.gather_ids(reader._ids_blob, reader._ids_off, d)
-            assert not has_nul and (raw.tobytes().decode().split("\x00") if docs else []) == want, k.__name__
+    ids = reader.all_ids()
+    for small in (0, segment.SMALL_ID_LIST):  # the gathering kernel, then the list
+        monkeypatch.setattr(segment, "SMALL_ID_LIST", small)
+        reader._ids = None
+        for docs in ([], [0], [5, 2, 30, 32, 31, 5], list(range(len(ids)))[::-1]):
+            d = np.array(docs, dtype=np.int64)
+            want = [ids[i] for i in docs]
+            assert reader.ids_of(d) == want
+            for k in (compiled, reference):
+                raw, has_nul = k.gather_ids(reader._ids_blob, reader._ids_off, d)
+                assert not has_nul and (raw.tobytes().decode().split("\x00") if docs else []) == want, k.__name__
+        assert (reader._ids is None) == (small == 0)  # the kernel path decodes no list
     hits = idx.search("common", k=len(ext), fields=False)
     assert sorted(h.id for h in hits) == sorted(ext)
     # id bytes with a NUL inside (not writable through the API): detected, and decoded by the list
@@ -161,6 +168,7 @@ def test_ids_of_decodes_the_ids_of_chosen_docs(make_index: Callable[..., heron.I
         assert k.gather_ids(blob, off, np.array([1, 2], dtype=np.int64))[1] is False
         assert bool(k.gather_ids(blob, off, np.array([2, 0], dtype=np.int64))[1]) is True
     reader._ids_blob, reader._ids_off, reader._ids = blob, off, None
+    monkeypatch.setattr(segment, "SMALL_ID_LIST", 0)  # the kernel path, which finds the NUL
     assert reader.ids_of(np.array([2, 0], dtype=np.int64)) == ["yz", "ab\x00c"]
 
 

@@ -32,6 +32,9 @@ DEL_KIND = "livedocs"
 MAX_TF = 65535
 BLOCK = 128  # postings per block (kernels.compiled.BLOCK)
 _TERM_END = bytes([TERM_END])
+#: segments up to this many documents keep their external ids as a list of strings once a
+#: search needs one (a few MB at most); larger ones decode only the ids of the hits
+SMALL_ID_LIST = 1 << 16
 
 
 @dataclass(slots=True)
@@ -350,9 +353,14 @@ class SegmentReader:
     def ids_of(self, docs: np.ndarray) -> list[str]:
         """External ids of ``docs`` (int64 doc slots), decoded from the id bytes in one kernel
         call and one ``decode``: no Python string per document of the segment is built or
-        touched (what :meth:`ids` costs: memory, and a cache miss per hit on a large one)."""
+        touched (what :meth:`ids` costs: memory, and a cache miss per hit on a large one).
+        Segments of at most SMALL_ID_LIST documents, and those whose list is decoded already,
+        index :meth:`ids` instead (100 hits of SciFact: 5.3 instead of 9.7 us)."""
         if len(docs) == 0:
             return []
+        if self._ids is not None or self.doc_count <= SMALL_ID_LIST:
+            ids = self.ids()
+            return [ids[d] for d in docs.tolist()]
         raw, nul = kernels.impl().gather_ids(self._ids_blob, self._ids_off, docs)
         if nul:  # an id holds a NUL byte: the joined bytes cannot be split on it
             ids = self.ids()
