@@ -358,14 +358,12 @@ class SegmentReader:
         index :meth:`ids` instead (100 hits of SciFact: 5.3 instead of 9.7 us)."""
         if len(docs) == 0:
             return []
-        if self._ids is not None or self.doc_count <= SMALL_ID_LIST:
-            ids = self.ids()
-            return [ids[d] for d in docs.tolist()]
-        raw, nul = kernels.impl().gather_ids(self._ids_blob, self._ids_off, docs)
-        if nul:  # an id holds a NUL byte: the joined bytes cannot be split on it
-            ids = self.ids()
-            return [ids[d] for d in docs.tolist()]
-        return raw.tobytes().decode("utf-8").split("\x00")  # type: ignore[no-any-return]
+        if self._ids is None and self.doc_count > SMALL_ID_LIST:
+            raw, nul = kernels.impl().gather_ids(self._ids_blob, self._ids_off, docs)
+            if not nul:  # (an id holding a NUL byte: the joined bytes cannot be split on it)
+                return raw.tobytes().decode("utf-8").split("\x00")  # type: ignore[no-any-return]
+        ids = self.ids()
+        return [ids[d] for d in docs.tolist()]
 
     def ids(self) -> list[str]:
         """External id of every doc slot, decoded once and kept (do not modify the list)."""

@@ -329,14 +329,13 @@ _DEBRUIJN_MUL = np.uint64(0x03F79D71B4CB0A89)
 _DEBRUIJN = np.zeros(64, dtype=np.int64)
 for _i in range(64):
     _DEBRUIJN[((1 << _i) * 0x03F79D71B4CB0A89 & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
-#: ``topk_terms`` mode 0 scores term-at-a-time segments this small, queries with this few
-#: postings, every query on segments under AUTO_LARGE_SEGMENT documents, and on larger ones
+#: ``topk_terms`` mode 0 scores term-at-a-time queries with this few postings, every query on
+#: segments under AUTO_LARGE_SEGMENT documents, and on larger ones
 #: queries with at least one posting per AUTO_TAAT_RATIO documents. Measured per query, kernel
 #: only (``benchmarks/reports/2026-11-26-dense-path-and-auto-rule.md``): on enwiki-107k and
 #: blog-300k term-at-a-time beat MaxScore at every postings/documents ratio (blog, k=10:
 #: 285 vs 413 us at 0.1-0.2, 422 vs 730 at 0.3-0.5); on the 1M corpus MaxScore wins below
 #: ~0.3 (932 vs 1,533 us at 0.1-0.2) and term-at-a-time above (3,069 vs 3,896 at >= 0.5).
-AUTO_SMALL_SEGMENT = 16384
 AUTO_TAAT_POSTINGS = 16384
 AUTO_LARGE_SEGMENT = 1 << 19
 AUTO_TAAT_RATIO = 3
@@ -1006,8 +1005,7 @@ def topk_terms(  # type: ignore[no-untyped-def]
         for i in range(len(st)):
             total += en[i] - st[i]
         ndocs = len(acc)
-        exhaustive = (ndocs <= AUTO_SMALL_SEGMENT or total <= AUTO_TAAT_POSTINGS or ndocs < AUTO_LARGE_SEGMENT
-                      or AUTO_TAAT_RATIO * total >= ndocs)
+        exhaustive = total <= AUTO_TAAT_POSTINGS or ndocs < AUTO_LARGE_SEGMENT or AUTO_TAAT_RATIO * total >= ndocs
     if exhaustive:
         return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit)
     return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
