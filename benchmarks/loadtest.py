@@ -160,6 +160,17 @@ def start_server(index: Path, workers: int, name: str, extra_env: dict[str, str]
     raise SystemExit(f"heron serve did not become ready:\n{log.read_text()}")
 
 
+def set_client_priority(nice: int) -> int:
+    """Give this process (and the processes and threads it starts later: the ingest writer) the
+    niceness ``nice``, when permitted; the niceness it runs at."""
+    if nice:
+        try:
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+        except OSError as e:
+            print(f"client priority left as it is (setting niceness {nice}: {e})", file=sys.stderr)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 def stop_server(s: Served) -> None:
     s.proc.send_signal(signal.SIGTERM)
     try:
@@ -878,6 +889,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="overhead phase: passes over the queries")
     ap.add_argument("--server-env", action="append", default=[], metavar="HERON_X=V",
                     help="setting for the server this script starts, e.g. HERON_SEARCH_THREADS=false")
+    ap.add_argument("--client-nice", type=int, default=-10,
+                    help="niceness of the client processes (load generator, ingest writer), set after the "
+                         "server starts; below 0 needs the privilege (else they stay at their own); 0: off")
     ap.add_argument("--api-key")
     ap.add_argument("--out", type=Path, help="write OUT.md and OUT.json")
     a = ap.parse_args(argv)
@@ -914,6 +928,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(copy_dir, ignore_errors=True)
             raise
         url = served.url
+    client_nice = set_client_priority(a.client_nice)
     u = urlsplit(url)
     host = u.netloc
     modes = {"on": [True], "off": [False], "both": [False, True]}[a.snippets]
@@ -981,7 +996,8 @@ def main(argv: list[str] | None = None) -> int:
         "queries": str(queries_file), "n_queries": len(queries), "tool": a.tool,
         "host": f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "note": "Client and server share this machine (the load generator takes CPU from the server); "
-                "other work running at the same time lowers the figures.",
+                "other work running at the same time lowers the figures. "
+                f"Client processes' niceness: {client_nice} (the server's: its own).",
     }
     md = markdown(meta, overhead, runs, ingest)
     print(md)
