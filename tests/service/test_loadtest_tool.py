@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,7 +58,8 @@ def test_phases_and_report(loadtest: ModuleType, live: LiveServer, index_path: P
     out = tmp_path / "report"
     rc = loadtest.main(["--url", live.url, "--index-path", str(index_path), "--queries", str(queries),
                         "--duration", "0.5", "--warmup", "0.1", "--rate", "50", "--connections", "2",
-                        "--repeat", "2", "--out", str(out)])
+                        "--repeat", "2", "--client-nice", "0",  # client and server share this process
+                        "--out", str(out)])
     assert rc == 0
     report = json.loads(out.with_suffix(".json").read_text())
     assert [o["snippets"] for o in report["overhead"]] == ["snippets off", "snippets on"]
@@ -69,6 +71,7 @@ def test_phases_and_report(loadtest: ModuleType, live: LiveServer, index_path: P
     assert all(abs(r["requests"] - 25) <= 1 for r in opened)  # 50/s for 0.5 s, as scheduled
     md = out.with_suffix(".md").read_text()
     assert "Server overhead" in md and "| open, snippets on |" in md
+    assert f"Client processes' niceness: {os.getpriority(os.PRIO_PROCESS, 0)}" in md  # left as it was
 
 
 def test_errors_are_counted(loadtest: ModuleType, live: LiveServer) -> None:
