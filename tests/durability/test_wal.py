@@ -264,6 +264,38 @@ def test_background_merge_does_not_block_writes(tmp_path: Path, monkeypatch: pyt
     assert check_index(p).ok and not check_index(p).warnings
 
 
+def test_flushed_segments_are_synced_by_the_commit_before_its_manifest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refresh flushes the buffer to a segment without fsyncs (durable through the log until
+    committed); the commit fsyncs its files before writing the manifest that names it."""
+    calls: list[tuple[list[str], list[str]]] = []
+    real_sync = FsDirectory.sync
+
+    def spy(self: FsDirectory, names: Any) -> None:
+        calls.append((list(names), [m.name for m in Manifest.read(self).segments]))
+        real_sync(self, names)
+
+    monkeypatch.setattr(FsDirectory, "sync", spy)
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    w = idx.writer(durability="request", refresh_interval_s=None)
+    w.add_many([doc(i) for i in range(5)])
+    w.refresh()
+    committed = {m.name for m in Manifest.read(FsDirectory(p)).segments}
+    flushed = [m.name for m in w._segments if m.name not in committed]
+    assert len(flushed) == 1 and f"{flushed[0]}.seg" in w._unsynced and not calls
+    w.add(doc(5))  # buffered: the commit flushes it too
+    w.commit()
+    assert len(calls) == 1 and not w._unsynced
+    names, manifest_then = calls[0]
+    assert f"{flushed[0]}.seg" in names and f"{flushed[0]}.doc" in names and len(names) == 4
+    assert flushed[0] not in manifest_then  # synced before the manifest named it
+    now = [m.name for m in Manifest.read(FsDirectory(p)).segments]
+    assert flushed[0] in now and len(now) == 2
+    w.close()
+    assert ids(heron.Index.open(p), "heron") == {f"d{i}" for i in range(6)}
+
+
 def test_delete_many_is_one_logged_operation_replayed_after_a_crash(tmp_path: Path) -> None:
     p = tmp_path / "idx"
     idx = heron.Index.create(p)

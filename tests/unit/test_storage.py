@@ -91,3 +91,33 @@ def test_failed_write_leaves_previous_file(tmp_path: Path) -> None:
     out.abort()  # as if the process died before close(): the rename never happened
     assert bytes(d.open_input("manifest.json")) == b"old"
     assert d.list() == ["manifest.json"]
+
+
+def test_deferred_sync_skips_fsyncs_of_this_threads_writes_until_sync(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    d = FsDirectory(tmp_path, create=True)
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    written: list[str] = []
+    with d.deferred_sync(written):
+        d.write_atomic("a.seg", b"aaa")
+        other = threading.Thread(target=d.write_atomic, args=("b.seg", b"bbb"))  # another thread: synced
+        other.start()
+        other.join()
+    assert written == ["a.seg"]
+    assert len(synced) == 2  # b.seg and the directory, nothing for a.seg
+    d.write_atomic("c.seg", b"ccc")  # after the block: synced again
+    assert written == ["a.seg"] and len(synced) == 4
+    assert bytes(d.open_input("a.seg")) == b"aaa" and d.list() == ["a.seg", "b.seg", "c.seg"]
+    d.delete("c.seg")
+    d.sync(["a.seg", "c.seg"])  # a file deleted since is skipped; then the directory
+    assert len(synced) == 6

@@ -227,6 +227,8 @@ class IndexWriter:
         self._live: dict[str, np.ndarray] = {}
         self._dirty: set[str] = set()
         self._new_files: list[str] = []
+        #: files of flushed segments written without fsync (``FsDirectory.deferred_sync``)
+        self._unsynced: list[str] = []
         self._next_segment = self._manifest.next_segment
 
     def _reader(self, meta: SegmentMeta) -> SegmentReader:
@@ -504,7 +506,12 @@ class IndexWriter:
         data = self._builder.build()
         name = f"s{self._next_segment:06d}"
         self._next_segment += 1
-        info = self._write(name, data)
+        deferred = getattr(self._dir, "deferred_sync", None)
+        if deferred is None:
+            info = self._write(name, data)
+        else:  # uncommitted: durable through the log; the commit that refers to it syncs it first
+            with deferred(self._unsynced):
+                info = self._write(name, data)
         self._segments.append(SegmentMeta(name, data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"]))
         self._builder = SegmentBuilder(self.settings)
 
@@ -524,6 +531,9 @@ class IndexWriter:
             try:
                 self._flush()
                 metas = self._apply_deletes()
+                if self._unsynced:  # flushed segments become durable before a manifest names them
+                    self._dir.sync(self._unsynced)  # type: ignore[attr-defined]
+                    self._unsynced = []
                 # batches still being built: the commit covers the log only up to the first of them
                 # (replaying from there is idempotent) and the log is not trimmed
                 trim = self._wal is not None and not self._inflight

@@ -1,4 +1,8 @@
-"""Filesystem ``Directory``: mmap reads, atomic fsync+rename writes, ``fcntl`` lock."""
+"""Filesystem ``Directory``: mmap reads, atomic fsync+rename writes, ``fcntl`` lock.
+
+Inside :meth:`FsDirectory.deferred_sync` a thread's writes skip the fsyncs (still written to a
+temporary name and renamed into place) and :meth:`FsDirectory.sync` makes them durable later —
+Lucene's split between flushing a segment (searchable, not yet durable) and committing it."""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import contextlib
 import fcntl
 import mmap
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, MutableSequence, Sequence
 from pathlib import Path
 
 from heron.errors import LockError
@@ -15,8 +20,9 @@ _TMP_SUFFIX = ".tmp"
 
 
 class _FsOutput:
-    def __init__(self, directory: FsDirectory, name: str) -> None:
+    def __init__(self, directory: FsDirectory, name: str, unsynced: MutableSequence[str] | None = None) -> None:
         self.name = name
+        self._unsynced = unsynced  # not None: no fsync here; the name is appended for a later sync
         self._dir = directory
         self._final = directory.path / name
         self._tmp = directory.path / f"{name}.{os.getpid()}{_TMP_SUFFIX}"
@@ -32,10 +38,14 @@ class _FsOutput:
 
     def close(self) -> None:
         self._f.flush()
-        os.fsync(self._f.fileno())
+        if self._unsynced is None:
+            os.fsync(self._f.fileno())
         self._f.close()
         os.replace(self._tmp, self._final)
-        self._dir.fsync_dir()
+        if self._unsynced is None:
+            self._dir.fsync_dir()
+        else:
+            self._unsynced.append(self.name)
 
     def abort(self) -> None:
         self._f.close()
@@ -51,6 +61,7 @@ class FsDirectory:
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
         self._maps: dict[str, tuple[mmap.mmap, int]] = {}
+        self._local = threading.local()
 
     def list(self) -> list[str]:
         if not self.path.is_dir():
@@ -73,7 +84,34 @@ class FsDirectory:
         return memoryview(m)
 
     def create_output(self, name: str) -> _FsOutput:
-        return _FsOutput(self, name)
+        return _FsOutput(self, name, getattr(self._local, "unsynced", None))
+
+    @contextlib.contextmanager
+    def deferred_sync(self, written: MutableSequence[str]) -> Iterator[None]:
+        """Files this thread writes inside the block are renamed into place without an fsync of
+        the file or the directory; their names are appended to ``written``. Only for files that
+        nothing durable refers to until :meth:`sync` has been called on them (a writer's
+        uncommitted segments: a commit syncs them before writing the manifest)."""
+        prev = getattr(self._local, "unsynced", None)
+        self._local.unsynced = written
+        try:
+            yield
+        finally:
+            self._local.unsynced = prev
+
+    def sync(self, names: Sequence[str]) -> None:
+        """Make files written under :meth:`deferred_sync` durable: fsync each (one since deleted
+        is skipped), then the directory (their renames)."""
+        for name in names:
+            try:
+                fd = os.open(self.path / name, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self.fsync_dir()
 
     def write_atomic(self, name: str, data: bytes) -> None:
         out = self.create_output(name)
