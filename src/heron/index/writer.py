@@ -506,12 +506,8 @@ class IndexWriter:
         data = self._builder.build()
         name = f"s{self._next_segment:06d}"
         self._next_segment += 1
-        deferred = getattr(self._dir, "deferred_sync", None)
-        if deferred is None:
+        with self._dir.deferred_sync(self._unsynced):  # uncommitted: the commit naming it syncs it first
             info = self._write(name, data)
-        else:  # uncommitted: durable through the log; the commit that refers to it syncs it first
-            with deferred(self._unsynced):
-                info = self._write(name, data)
         self._segments.append(SegmentMeta(name, data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"]))
         self._builder = SegmentBuilder(self.settings)
 
@@ -532,7 +528,7 @@ class IndexWriter:
                 self._flush()
                 metas = self._apply_deletes()
                 if self._unsynced:  # flushed segments become durable before a manifest names them
-                    self._dir.sync(self._unsynced)  # type: ignore[attr-defined]
+                    self._dir.sync(self._unsynced)
                     self._unsynced = []
                 # batches still being built: the commit covers the log only up to the first of them
                 # (replaying from there is idempotent) and the log is not trimmed

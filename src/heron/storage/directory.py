@@ -2,12 +2,14 @@
 
 A directory holds flat named files. Writes go through ``create_output`` and become
 visible atomically when the output is closed (write to a temporary name, fsync, rename,
-fsync the directory on a filesystem). Readers get a read-only buffer (an mmap on a
-filesystem) that numpy can view without copying.
+fsync the directory on a filesystem; inside ``deferred_sync`` without the fsyncs, until
+``sync``). Readers get a read-only buffer (an mmap on a filesystem) that numpy can view
+without copying.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableSequence, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -40,6 +42,15 @@ class Directory(Protocol):
         ...
 
     def create_output(self, name: str) -> OutputFile: ...
+
+    def deferred_sync(self, written: MutableSequence[str]) -> AbstractContextManager[None]:
+        """Files this thread writes inside the block may skip being made durable (their names
+        are appended to ``written``) until :meth:`sync`."""
+        ...
+
+    def sync(self, names: Sequence[str]) -> None:
+        """Make files written under :meth:`deferred_sync` durable."""
+        ...
 
     def write_atomic(self, name: str, data: bytes) -> None: ...
 

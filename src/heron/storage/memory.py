@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableSequence, Sequence
 
 from heron.errors import LockError
 
@@ -54,6 +54,14 @@ class MemoryDirectory:
 
     def create_output(self, name: str) -> _MemOutput:
         return _MemOutput(self, name)
+
+    @contextlib.contextmanager
+    def deferred_sync(self, written: MutableSequence[str]) -> Iterator[None]:
+        """Nothing to defer in memory: a no-op."""
+        yield
+
+    def sync(self, names: Sequence[str]) -> None:
+        """Nothing to sync in memory."""
 
     def write_atomic(self, name: str, data: bytes) -> None:
         self.files[name] = bytes(data)
