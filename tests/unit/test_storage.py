@@ -121,3 +121,9 @@ def test_deferred_sync_skips_fsyncs_of_this_threads_writes_until_sync(tmp_path: 
     d.delete("c.seg")
     d.sync(["a.seg", "c.seg"])  # a file deleted since is skipped; then the directory
     assert len(synced) == 6
+    import pickle
+
+    with d.deferred_sync(written):  # a pickled copy (sent to another process) is a plain directory
+        copy = pickle.loads(pickle.dumps(d))
+    copy.write_atomic("d.seg", b"ddd")
+    assert written == ["a.seg"] and len(synced) == 8 and copy.list() == ["a.seg", "b.seg", "d.seg"]

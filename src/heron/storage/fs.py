@@ -61,6 +61,15 @@ class FsDirectory:
         if create:
             self.path.mkdir(parents=True, exist_ok=True)
         self._maps: dict[str, tuple[mmap.mmap, int]] = {}
+        self._local = threading.local()  # per thread: the list of deferred_sync, if inside one
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        del state["_local"]  # a thread's deferred_sync does not travel with a pickled copy
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
         self._local = threading.local()
 
     def list(self) -> list[str]:
