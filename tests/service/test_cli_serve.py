@@ -104,6 +104,7 @@ def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
         assert not missing
         # SIGKILL the shared indexer (the forkserver's child) under writes: they answer 503 until
         # a worker starts the next one (the other attaches), then 200 again from every worker
+        import contextlib
         import os
         import threading
 
@@ -147,7 +148,8 @@ def test_workers_serve_and_refuse_index_admin(tmp_path: Path) -> None:
                 time.sleep(0.05)
             assert indexers  # the indexer (and, for a moment, a second worker's child that lost the race)
             for pid in indexers:
-                os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # a race loser may have exited meanwhile
+                    os.kill(pid, signal.SIGKILL)
             time.sleep(2.0)
         finally:
             stop.set()

@@ -357,13 +357,17 @@ class ProcessWriter:
         if self._dead is None:
             how = ("closed by the process that owns it" if self._proc is None else "still running" if code is None
                    else (f"killed by signal {-code}" if code < 0 else f"exit code {code}"))
-            self._dead = StorageError(
+            dead = StorageError(
                 f"the indexer process of {str(self._path)!r} is gone ({how}); acknowledged writes "
                 "are in the write-ahead log and the next writer replays them — retry the write")
+            quiet = self._closed or self._closing
+            # closed before the error is visible: a caller that gets the error finds the writer closed
+            self._closed = True
+            self._dead = dead
             if self._proc is None:  # the owner closed its indexer: the next write starts or finds one
-                log.info("%s (%s)", self._dead, cause)
-            elif not (self._closed or self._closing):
-                log.error("%s (%s)", self._dead, cause)
+                log.info("%s (%s)", dead, cause)
+            elif not quiet:
+                log.error("%s (%s)", dead, cause)
         self._closed = True
         for rid in list(self._pending):
             reply = self._pending.pop(rid, None)
