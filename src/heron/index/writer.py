@@ -528,8 +528,7 @@ class IndexWriter:
                 self._flush()
                 metas = self._apply_deletes()
                 if self._unsynced:  # flushed segments become durable before a manifest names them
-                    self._dir.sync(self._unsynced)
-                    self._unsynced = []
+                    self._dir.sync(self._unsynced)  # (_publish starts a new list)
                 # batches still being built: the commit covers the log only up to the first of them
                 # (replaying from there is idempotent) and the log is not trimmed
                 trim = self._wal is not None and not self._inflight

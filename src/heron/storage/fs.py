@@ -19,6 +19,15 @@ from heron.errors import LockError
 _TMP_SUFFIX = ".tmp"
 
 
+def _fsync_path(path: Path) -> None:
+    """fsync a file or directory by its path."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class _FsOutput:
     def __init__(self, directory: FsDirectory, name: str, unsynced: MutableSequence[str] | None = None) -> None:
         self.name = name
@@ -112,14 +121,8 @@ class FsDirectory:
         """Make files written under :meth:`deferred_sync` durable: fsync each (one since deleted
         is skipped), then the directory (their renames)."""
         for name in names:
-            try:
-                fd = os.open(self.path / name, os.O_RDONLY)
-            except FileNotFoundError:
-                continue
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            with contextlib.suppress(FileNotFoundError):
+                _fsync_path(self.path / name)
         self.fsync_dir()
 
     def write_atomic(self, name: str, data: bytes) -> None:
@@ -144,11 +147,7 @@ class FsDirectory:
                         p.unlink()
 
     def fsync_dir(self) -> None:
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_path(self.path)
 
     @contextlib.contextmanager
     def lock(self, name: str = "write.lock") -> Iterator[None]:
