@@ -233,9 +233,16 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
             cmr = cm[:nc]
             _chunk_maxima(a, ch, cmr)
             if not has_allowed and k <= nc:
-                kth = _kth_largest(cmr, k)
-                if kth * (1.0 - 1e-12) > floor:  # strict floor just under it: a score equal to it enters
-                    floor = kth * (1.0 - 1e-12)
+                # the k-th chunk maximum can raise the floor only if k chunk maxima are above
+                # it: after the first range of a large segment they seldom are, and counting
+                # is cheaper than the selection (1M corpus, k=10 and 100: it runs in 15-16 % of the ranges)
+                above = 0
+                for c in range(nc):
+                    above += cmr[c] > floor
+                if above >= k:
+                    kth = _kth_largest(cmr, k)
+                    if kth * (1.0 - 1e-12) > floor:  # strict floor just under it: a score equal to it enters
+                        floor = kth * (1.0 - 1e-12)
             for c in range(nc):
                 if cmr[c] > floor:
                     c0 = c * ch
@@ -330,15 +337,20 @@ _DEBRUIJN = np.zeros(64, dtype=np.int64)
 for _i in range(64):
     _DEBRUIJN[((1 << _i) * 0x03F79D71B4CB0A89 & 0xFFFFFFFFFFFFFFFF) >> 58] = _i
 #: ``topk_terms`` mode 0 scores term-at-a-time queries with this few postings, every query on
-#: segments under AUTO_LARGE_SEGMENT documents, and on larger ones
-#: queries with at least one posting per AUTO_TAAT_RATIO documents. Measured per query, kernel
-#: only (``benchmarks/reports/2026-11-26-dense-path-and-auto-rule.md``): on enwiki-107k and
-#: blog-300k term-at-a-time beat MaxScore at every postings/documents ratio (blog, k=10:
-#: 285 vs 413 us at 0.1-0.2, 422 vs 730 at 0.3-0.5); on the 1M corpus MaxScore wins below
-#: ~0.3 (932 vs 1,533 us at 0.1-0.2) and term-at-a-time above (3,069 vs 3,896 at >= 0.5).
+#: segments under AUTO_LARGE_SEGMENT documents, every query for more than AUTO_MAXSCORE_MAX_K
+#: hits, and on larger segments queries with at least one posting per AUTO_TAAT_RATIO
+#: documents. Measured per query, kernel only: on enwiki-107k and blog-300k term-at-a-time beat
+#: MaxScore at every postings/documents ratio
+#: (``benchmarks/reports/2026-11-26-dense-path-and-auto-rule.md``; blog, k=10: 285 vs 413 us
+#: at 0.1-0.2). On the 1M corpus, re-measured after the range-wise dense path
+#: (``benchmarks/reports/2026-11-27-auto-rule-1m.md``, medians per ratio bucket): at k=10
+#: MaxScore wins below 0.1 (0.08-0.10: 369 vs 752 us) and loses above (0.10-0.13: 666 vs 655,
+#: 0.20-0.25: 1,538 vs 877); at k=30 the same crossover; at k=100 term-at-a-time wins or ties
+#: at every ratio (0.02-0.04: 418 vs 458 us, 0.25-0.33: 1,850 vs 3,262).
 AUTO_TAAT_POSTINGS = 16384
 AUTO_LARGE_SEGMENT = 1 << 19
-AUTO_TAAT_RATIO = 3
+AUTO_TAAT_RATIO = 10
+AUTO_MAXSCORE_MAX_K = 32
 
 
 @njit(cache=True)
@@ -995,8 +1007,8 @@ def topk_terms(  # type: ignore[no-untyped-def]
     """One call per segment: resolve (term ordinal, field) pairs into cursors (``prepare_cursors``)
     and run block-max MaxScore (``mode`` 1), the exhaustive scorer (``mode`` 2), or choose
     (``mode`` 0): term-at-a-time on segments under AUTO_LARGE_SEGMENT documents, for queries
-    with few postings, and on larger segments for queries with at least one posting per
-    AUTO_TAAT_RATIO documents; windowed MaxScore otherwise (see AUTO_LARGE_SEGMENT for the
+    with few postings or more than AUTO_MAXSCORE_MAX_K hits, and on larger segments for queries
+    with at least one posting per AUTO_TAAT_RATIO documents; windowed MaxScore otherwise (see AUTO_LARGE_SEGMENT for the
     measurements behind the rule)."""
     _, st, en, bs, ub, w, f = prepare_cursors(list_start, list_bstart, n_fields, ords, fields, weights, list_ub)
     exhaustive = mode == 2
@@ -1005,7 +1017,12 @@ def topk_terms(  # type: ignore[no-untyped-def]
         for i in range(len(st)):
             total += en[i] - st[i]
         ndocs = len(acc)
-        exhaustive = total <= AUTO_TAAT_POSTINGS or ndocs < AUTO_LARGE_SEGMENT or AUTO_TAAT_RATIO * total >= ndocs
+        exhaustive = (
+            total <= AUTO_TAAT_POSTINGS
+            or ndocs < AUTO_LARGE_SEGMENT
+            or k > AUTO_MAXSCORE_MAX_K
+            or AUTO_TAAT_RATIO * total >= ndocs
+        )
     if exhaustive:
         return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit)
     return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
