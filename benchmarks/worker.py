@@ -108,7 +108,7 @@ class Heron(Engine):
               "peers); writer buffer bounded by memory only, 1 GB like tantivy's writer heap (writer_buffer_mb=954, "
               "no document-count limit); compiled kernels loaded (kernels.warmup) with the library, before the timed "
               "build; built in a forked child process so the serving process holds only the opened index; "
-              "search(fields=False)")
+              "search_ids() (ids and scores as two lists, no Hit object per result)")
     multi_field = False
 
     def __init__(self) -> None:
@@ -163,7 +163,8 @@ class Heron(Engine):
         self.idx.searcher()  # open the segments now, not inside the first timed query
 
     def search(self, query: str, k: int) -> Hits:
-        return [(h.id, h.score) for h in self.idx.search(query, k=k, fields=False)]
+        ids, scores = self.idx.search_ids(query, k=k)
+        return list(zip(ids, scores, strict=True))
 
     def close(self) -> None:
         close = getattr(self.idx, "close", None)

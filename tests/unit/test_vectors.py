@@ -155,6 +155,10 @@ def test_hybrid_explain_shows_each_retriever_and_settings_roundtrip() -> None:
         src = h.sources or {}
         if "lexical" in src:
             assert h.explanation is not None
+    for mode in ("dense", "hybrid"):  # the columnar form answers like search() in every mode
+        want = [(h.id, h.score) for h in idx.search("document number 3", 5, offset=2, mode=mode)]
+        got = idx.search_ids("document number 3", 5, offset=2, mode=mode)
+        assert want and list(zip(*got, strict=True)) == want
     w2 = idx.search("document number 3", 5, mode="hybrid", hybrid=HybridParams(fusion="weighted", weights=(1.0, 0.0)))
     lex = idx.search("document number 3", 5)
     assert [h.id for h in w2][:1] == [h.id for h in lex][:1]

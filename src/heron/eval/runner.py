@@ -101,8 +101,8 @@ def run_queries(
     run: dict[str, dict[str, float]] = {}
     for qid, text in queries.items():
         q: str | Query = text if query_syntax else bag_of_words(text)
-        hits = searcher.search(q, k, fields=False, operator=operator, mode=mode, hybrid=hybrid)
-        run[qid] = {h.id: float(h.score) for h in hits}
+        ids, scores = searcher.search_ids(q, k, operator=operator, mode=mode, hybrid=hybrid)
+        run[qid] = dict(zip(ids, scores, strict=True))
         if on_query is not None:
             on_query(qid)
     return run

@@ -22,12 +22,19 @@ from heron.search.filters import CompiledFilters, SearchFilters, compile_filters
 from heron.search.hybrid import HybridParams
 from heron.search.parser import has_syntax, parse_query
 from heron.search.query import BoolQuery, Query, TermQuery
-from heron.search.results import Explanation, Hit, TermContribution
+from heron.search.results import Explanation, Hit, ScoredIds, TermContribution
 from heron.search.stats import LocalStats, StatsProvider
 from heron.search.weight import BoundQuery, QueryBinder
 from heron.storage.directory import Directory
 
 MAX_K = 10_000
+
+
+def _check_window(k: int, offset: int) -> None:
+    if not 0 <= k <= MAX_K:
+        raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
+    if offset < 0 or offset + k > MAX_K:
+        raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
 
 
 def _is_plain(query: str, operator: str) -> bool:
@@ -121,18 +128,12 @@ class Searcher:
 
         ``mode``: ``"lexical"`` (BM25), ``"dense"`` or ``"hybrid"`` (needs an index with vectors;
         see :mod:`heron.search.hybrid`, tuned by ``hybrid``)."""
-        if not 0 <= k <= MAX_K:
-            raise QueryError(f"k must be between 0 and {MAX_K}, got {k}")
-        if offset < 0 or offset + k > MAX_K:
-            raise QueryError(f"offset must be >= 0 and offset + k <= {MAX_K}, got offset={offset}")
+        _check_window(k, offset)
         if mode != "lexical":
             from heron.search import hybrid as _hybrid
 
             return _hybrid.search(self, query, k, offset, filters, operator, explain, fields, mode, hybrid)
-        if isinstance(query, str) and _is_plain(query, operator):
-            bq = self.binder.bind_text(query)
-        else:
-            bq = self.binder.bind(self.parse(query, operator))
+        bq = self._bind(query, operator)
         cf = compile_filters(filters, self.settings)
         want = k + offset
         if not fields and not explain and len(self.segments) == 1:
@@ -156,6 +157,42 @@ class Searcher:
             exp = self._explain(bq, si, d) if explain else None
             hits.append(Hit(ext, exp.score if exp else score, rec, exp, (si, d)))
         return hits
+
+    def search_ids(
+        self,
+        query: str | Query,
+        k: int = 10,
+        *,
+        offset: int = 0,
+        filters: SearchFilters | None = None,
+        operator: str = "or",
+        algorithm: str = "auto",
+        mode: str = "lexical",
+        hybrid: HybridParams | None = None,
+    ) -> ScoredIds:
+        """The ids and scores of :meth:`search`'s hits (same arguments, same order), as two
+        lists instead of one :class:`Hit` per result."""
+        _check_window(k, offset)
+        if mode != "lexical":
+            hits = self.search(query, k, offset=offset, filters=filters, operator=operator, fields=False,
+                               algorithm=algorithm, mode=mode, hybrid=hybrid)
+            return ScoredIds([h.id for h in hits], [float(h.score) for h in hits])
+        bq = self._bind(query, operator)
+        cf = compile_filters(filters, self.settings)
+        want = k + offset
+        if len(self.segments) == 1:
+            top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
+            if top is None:
+                return ScoredIds([], [])
+            return ScoredIds(self.segments[0].reader.ids_of(top[0][offset:]), top[1][offset:].tolist())
+        found = self._collect(bq, cf, want, algorithm)[offset:want]
+        segs = self.segments
+        return ScoredIds([segs[si].reader.external_id(d) for _s, _g, si, d in found], [f[0] for f in found])
+
+    def _bind(self, query: str | Query, operator: str) -> BoundQuery:
+        if isinstance(query, str) and _is_plain(query, operator):
+            return self.binder.bind_text(query)
+        return self.binder.bind(self.parse(query, operator))
 
     def _segment_top(
         self, si: int, bq: BoundQuery, cf: CompiledFilters | None, want: int, theta: float, algorithm: str
