@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from heron import kernels
+from heron.codec.store import StoreBuilder
 from heron.index.manifest import SegmentMeta
 from heron.index.segment import Columns, SegmentData, SegmentReader
 from heron.vectors.store import VectorData, merge_vector_data
@@ -52,7 +53,8 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
 
     Postings merge by a counting sort over the merged (term, field) lists: pass 1 counts each
     list's kept postings, pass 2 copies them; segments are visited in order and their documents
-    renumbered upwards, so every merged list stays sorted by document."""
+    renumbered upwards, so every merged list stays sorted by document. Stored documents are
+    not re-encoded where a whole block of them lives (:meth:`StoreReader.copy_live`)."""
     term_lists = [r.term_list() for r in readers]
     merged_terms = sorted(set().union(*term_lists)) if term_lists else []
     pos = {t: i for i, t in enumerate(merged_terms)}
@@ -75,7 +77,7 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     doc = np.empty(int(df.sum()), dtype=np.uint32)
     tf = np.empty(len(doc), dtype=np.uint32)
     ids: list[str] = []
-    records: list[bytes] = []
+    store = StoreBuilder()
     cols = Columns()
     vec_parts: list[VectorData] = []
     len_parts = []
@@ -85,9 +87,8 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         all_ids = r.all_ids()
         kept = np.flatnonzero(keep).tolist()
         ids.extend(all_ids[i] for i in kept)
-        if r.store is not None:
-            recs = r.store.raw_records()
-            records.extend(recs[i] for i in kept)
+        if r.store is not None:  # blocks whose documents all live are copied compressed
+            r.store.copy_live(store, keep)
         c = r.columns()
         cols.date.extend(c.date[i] for i in kept)
         cols.last_updated.extend(c.last_updated[i] for i in kept)
@@ -106,7 +107,7 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         tf=tf,
         lengths=lengths.astype(np.uint32),
         ids=ids,
-        records=records,
+        records=store,
         columns=cols,
         vectors=merge_vector_data(vec_parts),
     )

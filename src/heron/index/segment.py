@@ -20,7 +20,7 @@ import numpy as np
 
 from heron import kernels
 from heron.codec.norms import encode_lengths
-from heron.codec.store import StoreReader, write_store
+from heron.codec.store import StoreBuilder, StoreReader, write_store
 from heron.document import NO_DATE
 from heron.kernels.reference import TERM_END
 from heron.storage.container import read_container, write_container
@@ -62,7 +62,8 @@ class SegmentData:
     tf: np.ndarray  # uint32
     lengths: np.ndarray  # uint32 [fields, docs]
     ids: list[str]
-    records: list[bytes]  # stored JSON per doc (may be empty when not stored)
+    #: stored JSON per doc (may be empty when not stored), or a merge's blocks of them
+    records: list[bytes] | StoreBuilder
     columns: Columns
     #: passage vectors (``<name>.vec``): still to embed (flush) or embedded (merge); None = none
     vectors: PendingVectors | VectorData | None = None
@@ -195,6 +196,9 @@ def write_segment(
     meta = {"docs": n_docs, "terms": n_terms, "fields": n_fields, "extra": extra_meta}
     size = write_container(directory, f"{name}.seg", SEG_KIND, arrays, meta)
     if store:
+        n_stored = data.records.docs if isinstance(data.records, StoreBuilder) else len(data.records)
+        if n_stored != n_docs:
+            raise ValueError(f"segment {name}: {n_stored} stored records for {n_docs} documents")
         size += write_store(directory, f"{name}.doc", data.records)
     if data.vectors is not None:
         size += write_vectors(directory, name, data.vectors)
