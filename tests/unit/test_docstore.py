@@ -132,6 +132,8 @@ def test_a_block_table_that_does_not_add_up_is_corruption() -> None:
     good = np.array([0, 3, 4], dtype=np.int64)
     write_container(d, "ok.doc", KIND, {"data": data, "offsets": offsets, "first": good}, meta)
     assert [StoreReader(d, "ok.doc").get(i) for i in range(4)] == DOCS[:4]
+    with pytest.raises(CorruptIndexError, match=r"ok\.doc.*no stored document 4"):
+        StoreReader(d, "ok.doc").get(4)  # a document its segment has and the store lacks
     for bad in ([0, 3, 5], [0, 4, 4], [1, 3, 4], [0, 4]):
         write_container(d, "bad.doc", KIND, {"data": data, "offsets": offsets, "first": np.array(bad, np.int64)}, meta)
         with pytest.raises(CorruptIndexError, match=r"bad\.doc.*block table"):

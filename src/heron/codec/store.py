@@ -164,8 +164,8 @@ class StoreReader:
         return blk, len(text)
 
     def get(self, doc: int) -> dict[str, Any]:
-        if not 0 <= doc < self.docs:
-            raise IndexError(f"document {doc} is not in this store of {self.docs}")
+        if not 0 <= doc < self.docs:  # the segment has the document, its store does not
+            raise CorruptIndexError(self._where, f"no stored document {doc} (the store holds {self.docs})")
         if self._variable:
             b = int(np.searchsorted(self._first, doc, side="right")) - 1
             i = doc - int(self._first[b])
