@@ -216,11 +216,48 @@ def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ti
     allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
     theta0 = 1.0 if limit == "theta" else -np.inf
     acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
-    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit)
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit,
+                                           np.empty(0), 0.0)
     scores = np.zeros(n, dtype=np.float32)
     for i in range(len(starts) - 1, -1, -1):  # each list adds once per document, in cursor order
         d = docs[starts[i] : ends[i]]
         scores[d] += np.float32(weight[i]) * sat[starts[i] : ends[i]]  # float32 products and sums
+    ok = scores > max(theta0, 0.0)
+    if len(allowed):
+        ok &= allowed == 1
+    cand = np.flatnonzero(ok)
+    order = np.lexsort((cand, -scores[cand]))[:k]
+    assert got[0].tolist() == cand[order].tolist()
+    assert got[1].tolist() == scores[cand[order]].astype(np.float64).tolist()
+    assert not acc.any() and not hit.any()
+
+
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([200_003, 300_000]), st.sampled_from([1, 10, 100, 1000]),
+       st.sampled_from(["none", "theta", "allowed"]), st.sampled_from([0.25, 0.5, 1.0, 8.0]), st.booleans())
+def test_dense_path_deferring_low_bound_lists(seed: int, n: int, k: int, limit: str, defer: float,
+                                              ties: bool) -> None:
+    """On segments of several ranges the dense path defers the lists of smallest bound (two
+    long, low-weight lists here) once a floor exists, and adds them only to chunks that can still
+    beat it — or densely, where too many can: documents and scores equal the plain definition
+    (every contribution, float32, in descending cursor order) for every deferral factor, with a
+    filter, an entry threshold and exact ties, and the scratch comes back all-zero."""
+    rng = np.random.default_rng(seed)
+    parts = [np.flatnonzero(rng.random(n) < dens).astype(np.uint32) for dens in (0.7, 0.3, 0.02, 0.0005)]
+    docs = np.concatenate(parts)
+    ends = np.cumsum([len(x) for x in parts]).astype(np.int64)
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    sat = (np.full(len(docs), 0.5) if ties else rng.uniform(0.05, 0.95, size=len(docs))).astype(np.float32)
+    weight = np.array([0.4, 0.4, 3.0, 5.0]) if ties else np.sort(rng.uniform(0.1, 4.0, size=4))
+    ub = np.array([weight[i] * float(sat[starts[i] : ends[i]].max()) * (1 + 1e-6) + 1e-12 for i in range(4)])
+    allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
+    theta0 = 1.0 if limit == "theta" else -np.inf
+    acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit, ub, defer)
+    scores = np.zeros(n, dtype=np.float32)
+    for i in range(len(starts) - 1, -1, -1):
+        d = docs[starts[i] : ends[i]]
+        scores[d] += np.float32(weight[i]) * sat[starts[i] : ends[i]]
     ok = scores > max(theta0, 0.0)
     if len(allowed):
         ok &= allowed == 1
@@ -237,7 +274,7 @@ def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
     start, end = np.array([0, 3], dtype=np.int64), np.array([3, 5], dtype=np.int64)
     acc, hit = np.zeros(3, dtype=np.float32), np.zeros(3, dtype=np.uint8)
     got = compiled.topk_exhaustive_scratch(docs, sat, start, end, np.array([1.0, 2.0]), np.empty(0, dtype=np.uint8),
-                                           0, -np.inf, acc, hit)
+                                           0, -np.inf, acc, hit, np.array([0.6, 1.2]), compiled.DEFER)
     assert len(got[0]) == 0 and len(got[1]) == 0
     assert not acc.any() and not hit.any()
 
@@ -249,3 +286,15 @@ def test_kth_largest_is_the_kth_value_of_the_sorted_list(values: list[float], da
     k = data.draw(st.integers(1, len(values)))
     v = np.array(values, dtype=np.float64)
     assert compiled._kth_largest(v, k) == sorted(values, reverse=True)[k - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 500), min_size=0, max_size=60), st.data())
+def test_gallop_finds_the_first_posting_at_or_after_a_document(values: list[int], data: st.DataObject) -> None:
+    """The dense path's deferred lists skip to a chunk by galloping from where they are: the
+    index found is the binary search's, from any start within the list."""
+    docs = np.array(sorted(set(values)), dtype=np.uint32)
+    q = data.draw(st.integers(0, len(docs)))
+    d = data.draw(st.integers(0, 520))
+    want = q + int(np.searchsorted(docs[q:], d, side="left"))
+    assert compiled._gallop(docs, q, len(docs), d) == want

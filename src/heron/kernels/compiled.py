@@ -29,7 +29,13 @@ ACC_RANGE = 65536
 #: the exhaustive kernel accumulates densely (no touched-list bookkeeping; selection by a scan
 #: of the accumulator) queries with at least one posting per DENSE_RATIO documents
 DENSE_RATIO = 10
+#: the dense path on segments of several ranges defers the lists whose bounds sum to at most
+#: DEFER times the entry floor (``topk_exhaustive_scratch``), and adds them densely after all
+#: in a range where more than 1/DEFER_DENSE of the chunks could still enter
+DEFER = 0.25
+DEFER_DENSE = 4
 _NEG_INF = -np.inf
+_NO_BOUNDS = np.empty(0, dtype=np.float64)
 
 
 # -- top-k heap: min-heap on (score, -doc); the root is the worst kept hit -----------------
@@ -110,7 +116,7 @@ def _heap_sorted(hs: np.ndarray, hd: np.ndarray, size: int) -> tuple[np.ndarray,
 def topk_exhaustive(docs, sat, start, end, weight, ndocs, allowed, k, theta0):  # type: ignore[no-untyped-def]
     acc = np.zeros(ndocs, dtype=np.float32)
     hit = np.zeros(ndocs, dtype=np.uint8)
-    return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit)
+    return topk_exhaustive_scratch(docs, sat, start, end, weight, allowed, k, theta0, acc, hit, _NO_BOUNDS, 0.0)
 
 
 @njit(cache=True)
@@ -172,16 +178,66 @@ def _kth_largest(v, k):  # type: ignore[no-untyped-def]
     return h[0]
 
 
+@njit(cache=True, inline="always")
+def _accumulate(docs, sat, weight, pos, end, lo, hi, lim, ndocs, acc):  # type: ignore[no-untyped-def]
+    """Add cursors ``hi - 1`` down to ``lo`` (canonical order) from ``pos`` up to document
+    ``lim`` into ``acc``; ``pos`` moves to each list's first posting at or after ``lim``."""
+    for i in range(hi - 1, lo - 1, -1):
+        q = pos[i]
+        e = end[i]
+        if lim < ndocs:  # the list's first posting at or after lim
+            e = _seek(docs, q, q, e, lim)
+        pos[i] = e
+        w = np.float32(weight[i])
+        ds = docs[q:e]  # slices from 0: no negative-index wraparound per posting
+        ss = sat[q:e]
+        for j in range(len(ds)):
+            acc[ds[j]] += w * ss[j]  # float32, like the reference
+
+
+@njit(cache=True, inline="always")
+def _gallop(docs, q, e, d):  # type: ignore[no-untyped-def]
+    """First index in ``[q, e)`` with ``docs[index] >= d``, searched outward from ``q`` (steps
+    of 1, 2, 4, ... then a binary search): cheap when the answer is near."""
+    if q >= e or docs[q] >= d:
+        return q
+    lo = q
+    step = 1
+    hi = q + 1
+    while hi < e and docs[hi] < d:
+        lo = hi
+        step <<= 1
+        hi = lo + step
+    if hi > e:
+        hi = e
+    lo += 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if docs[mid] < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
-    docs, sat, start, end, weight, allowed, k, theta0, acc, hit
+    docs, sat, start, end, weight, allowed, k, theta0, acc, hit, ub, defer
 ):
     """``topk_exhaustive`` with caller-owned, all-zero ``acc``/``hit`` buffers (one per
     segment and thread), returned all-zero again: no per-query O(ndocs) allocation.
 
     Dense queries (postings >= ndocs / DENSE_RATIO) accumulate without bookkeeping and select by a scan
     over the accumulator (range by range on large segments); sparse ones remember the touched
-    documents instead."""
+    documents instead.
+
+    ``ub``: each cursor's upper bound (inflated for float safety, as ``prepare_cursors`` gives
+    it), or empty; with ``defer`` > 0 the dense path defers, range by range, the cursors
+    ``[0, m)`` whose bounds sum to at most ``defer`` times the entry floor (MaxScore's
+    non-essential lists, term-at-a-time): the other lists are added first, and a chunk of
+    documents gets the deferred lists' postings only if its best partial score plus their bounds
+    can beat the floor; the rest of the chunk cannot enter. Every document that can enter still
+    gets every contribution in the canonical order, so results are bit-identical."""
     ndocs = len(acc)
     total = 0
     for i in range(len(start)):
@@ -214,24 +270,58 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
         floor = theta0 if theta0 > 0.0 else 0.0
         n = len(start)
         pos = start.copy()
+        # deferring: sums of the smallest bounds, and the factor (as MaxScore's) that covers
+        # the float32 rounding of a sum of n contributions
+        can_defer = defer > 0.0 and len(ub) == n
+        prefix = np.zeros(n, dtype=np.float64)
+        if can_defer:
+            t = 0.0
+            for i in range(n):
+                t += ub[i]
+                prefix[i] = t
+        safe = 1.0 + (n + 2) * 2.0**-23
         for base in range(0, ndocs, rng):
             lim = base + rng if base + rng < ndocs else ndocs
-            for i in range(n - 1, -1, -1):  # canonical order: descending cursor index
-                q = pos[i]
-                e = end[i]
-                if lim < ndocs:  # the list's first posting at or after lim
-                    e = _seek(docs, q, q, e, lim)
-                    pos[i] = e
-                w = np.float32(weight[i])
-                ds = docs[q:e]  # slices from 0: no negative-index wraparound per posting
-                ss = sat[q:e]
-                for j in range(len(ds)):
-                    acc[ds[j]] += w * ss[j]  # float32, like the reference
+            m = 0  # cursors [0, m) deferred in this range
+            if can_defer and floor > 0.0:
+                while m < n and prefix[m] * safe <= defer * floor:
+                    m += 1
+            _accumulate(docs, sat, weight, pos, end, m, n, lim, ndocs, acc)
             a = acc[base:lim]
             nb = lim - base
             nc = (nb + ch - 1) // ch
             cmr = cm[:nc]
             _chunk_maxima(a, ch, cmr)
+            if m > 0:
+                rest = prefix[m - 1]
+                cand = 0
+                for c in range(nc):
+                    cand += (np.float64(cmr[c]) + rest) * safe > floor
+                if cand * DEFER_DENSE > nc:  # many chunks can still enter: add the lists densely
+                    _accumulate(docs, sat, weight, pos, end, 0, m, lim, ndocs, acc)
+                    _chunk_maxima(a, ch, cmr)
+                else:
+                    for c in range(nc):
+                        if (np.float64(cmr[c]) + rest) * safe <= floor:
+                            cmr[c] = 0.0  # no document here can enter: the selection skips it
+                            continue
+                        c0 = base + c * ch
+                        c1 = c0 + ch if c0 + ch < lim else lim
+                        for i in range(m - 1, -1, -1):  # canonical order, after the others
+                            q = _gallop(docs, pos[i], end[i], c0)
+                            e = end[i]
+                            w = np.float32(weight[i])
+                            while q < e:
+                                d = docs[q]
+                                if d >= c1:
+                                    break
+                                acc[d] += w * sat[q]
+                                q += 1
+                            pos[i] = q
+                        _chunk_maxima(acc[c0:c1], ch, cmr[c : c + 1])
+                    if lim < ndocs:
+                        for i in range(m):
+                            pos[i] = _seek(docs, pos[i], pos[i], end[i], lim)
             if not has_allowed and k <= nc:
                 # the k-th chunk maximum can raise the floor only if k chunk maxima are above
                 # it: after the first range of a large segment they seldom are, and counting
@@ -1024,7 +1114,7 @@ def topk_terms(  # type: ignore[no-untyped-def]
             or AUTO_TAAT_RATIO * total >= ndocs
         )
     if exhaustive:
-        return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit)
+        return topk_exhaustive_scratch(docs, sat, st, en, w, allowed, k, theta0, acc, hit, ub, DEFER)
     return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
 
 
