@@ -196,16 +196,10 @@ def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties
     assert got[1].tolist() == want[1].tolist()
 
 
-@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, 2**31 - 1), st.sampled_from([131_072, 200_003, 300_000]), st.sampled_from([1, 10, 100, 1000]),
-       st.sampled_from(["none", "theta", "allowed"]), st.booleans())
-def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ties: bool) -> None:
-    """Segments of at least 2 * ACC_RANGE documents are accumulated, selected and cleared one
-    range of documents at a time: documents and scores equal the plain definition (every list's
-    float32 contributions added in float32 in descending cursor order, ranked by score then doc id), with a filter,
-    with an entry threshold, with exact ties across range boundaries, and the caller's scratch
-    comes back all-zero."""
-    assert n >= 2 * compiled.ACC_RANGE
+def _ranged_case(seed: int, n: int, limit: str, ties: bool, by_bound: bool) -> tuple[np.ndarray, ...]:
+    """Four lists over ``n`` documents (from long to short), float32 saturations, and the filter
+    / threshold ``limit`` asks for; ``by_bound``: weights ascending, as cursors come in use (the
+    long lists then have the smallest bounds)."""
     rng = np.random.default_rng(seed)
     parts = [np.flatnonzero(rng.random(n) < dens).astype(np.uint32) for dens in (0.7, 0.3, 0.02, 0.0005)]
     docs = np.concatenate(parts)
@@ -213,11 +207,17 @@ def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ti
     starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
     sat = (np.full(len(docs), 0.5) if ties else rng.uniform(0.05, 0.95, size=len(docs))).astype(np.float32)
     weight = np.array([0.4, 0.4, 3.0, 5.0]) if ties else rng.uniform(0.1, 4.0, size=4)
+    if by_bound:
+        weight = np.sort(weight)
     allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
-    theta0 = 1.0 if limit == "theta" else -np.inf
-    acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
-    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit,
-                                           np.empty(0), 0.0)
+    theta0 = np.array(1.0 if limit == "theta" else -np.inf)
+    return docs, starts, ends, sat, weight, allowed, theta0
+
+
+def _plain_top(docs: np.ndarray, starts: np.ndarray, ends: np.ndarray, sat: np.ndarray, weight: np.ndarray,
+               allowed: np.ndarray, theta0: float, n: int, k: int) -> tuple[list[int], list[float]]:
+    """The definition: every list's float32 contributions added in float32 in descending cursor
+    order, documents above the threshold (and allowed) ranked by score, then doc id."""
     scores = np.zeros(n, dtype=np.float32)
     for i in range(len(starts) - 1, -1, -1):  # each list adds once per document, in cursor order
         d = docs[starts[i] : ends[i]]
@@ -227,8 +227,24 @@ def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ti
         ok &= allowed == 1
     cand = np.flatnonzero(ok)
     order = np.lexsort((cand, -scores[cand]))[:k]
-    assert got[0].tolist() == cand[order].tolist()
-    assert got[1].tolist() == scores[cand[order]].astype(np.float64).tolist()
+    return cand[order].tolist(), scores[cand[order]].astype(np.float64).tolist()
+
+
+@settings(max_examples=16, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([131_072, 200_003, 300_000]), st.sampled_from([1, 10, 100, 1000]),
+       st.sampled_from(["none", "theta", "allowed"]), st.booleans())
+def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ties: bool) -> None:
+    """Segments of at least 2 * ACC_RANGE documents are accumulated, selected and cleared one
+    range of documents at a time: documents and scores equal the plain definition, with a
+    filter, with an entry threshold, with exact ties across range boundaries, and the caller's
+    scratch comes back all-zero."""
+    assert n >= 2 * compiled.ACC_RANGE
+    docs, starts, ends, sat, weight, allowed, theta0 = _ranged_case(seed, n, limit, ties, False)
+    acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, float(theta0), acc, hit,
+                                           np.empty(0), 0.0)
+    assert (got[0].tolist(), got[1].tolist()) == _plain_top(docs, starts, ends, sat, weight, allowed, float(theta0),
+                                                            n, k)
     assert not acc.any() and not hit.any()
 
 
@@ -237,34 +253,18 @@ def test_dense_path_in_document_ranges(seed: int, n: int, k: int, limit: str, ti
        st.sampled_from(["none", "theta", "allowed"]), st.sampled_from([0.25, 0.5, 1.0, 8.0]), st.booleans())
 def test_dense_path_deferring_low_bound_lists(seed: int, n: int, k: int, limit: str, defer: float,
                                               ties: bool) -> None:
-    """On segments of several ranges the dense path defers the lists of smallest bound (two
-    long, low-weight lists here) once a floor exists, and adds them only to chunks that can still
+    """On segments of several ranges the dense path defers the lists of smallest bound (the two
+    long, low-weight lists) once a floor exists, and adds them only to chunks that can still
     beat it — or densely, where too many can: documents and scores equal the plain definition
-    (every contribution, float32, in descending cursor order) for every deferral factor, with a
-    filter, an entry threshold and exact ties, and the scratch comes back all-zero."""
-    rng = np.random.default_rng(seed)
-    parts = [np.flatnonzero(rng.random(n) < dens).astype(np.uint32) for dens in (0.7, 0.3, 0.02, 0.0005)]
-    docs = np.concatenate(parts)
-    ends = np.cumsum([len(x) for x in parts]).astype(np.int64)
-    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
-    sat = (np.full(len(docs), 0.5) if ties else rng.uniform(0.05, 0.95, size=len(docs))).astype(np.float32)
-    weight = np.array([0.4, 0.4, 3.0, 5.0]) if ties else np.sort(rng.uniform(0.1, 4.0, size=4))
+    for every deferral factor, with a filter, an entry threshold and exact ties, and the scratch
+    comes back all-zero."""
+    docs, starts, ends, sat, weight, allowed, theta0 = _ranged_case(seed, n, limit, ties, True)
     ub = np.array([weight[i] * float(sat[starts[i] : ends[i]].max()) * (1 + 1e-6) + 1e-12 for i in range(4)])
-    allowed = (rng.random(n) < 0.3).astype(np.uint8) if limit == "allowed" else np.empty(0, dtype=np.uint8)
-    theta0 = 1.0 if limit == "theta" else -np.inf
     acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
-    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, theta0, acc, hit, ub, defer)
-    scores = np.zeros(n, dtype=np.float32)
-    for i in range(len(starts) - 1, -1, -1):
-        d = docs[starts[i] : ends[i]]
-        scores[d] += np.float32(weight[i]) * sat[starts[i] : ends[i]]
-    ok = scores > max(theta0, 0.0)
-    if len(allowed):
-        ok &= allowed == 1
-    cand = np.flatnonzero(ok)
-    order = np.lexsort((cand, -scores[cand]))[:k]
-    assert got[0].tolist() == cand[order].tolist()
-    assert got[1].tolist() == scores[cand[order]].astype(np.float64).tolist()
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, float(theta0), acc, hit,
+                                           ub, defer)
+    assert (got[0].tolist(), got[1].tolist()) == _plain_top(docs, starts, ends, sat, weight, allowed, float(theta0),
+                                                            n, k)
     assert not acc.any() and not hit.any()
 
 

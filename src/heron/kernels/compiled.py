@@ -208,16 +208,7 @@ def _gallop(docs, q, e, d):  # type: ignore[no-untyped-def]
         lo = hi
         step <<= 1
         hi = lo + step
-    if hi > e:
-        hi = e
-    lo += 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if docs[mid] < d:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return _seek(docs, lo + 1, lo + 1, hi if hi < e else e, d)
 
 
 @njit(cache=True)
