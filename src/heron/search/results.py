@@ -76,8 +76,9 @@ class Hit:
 
 
 class ScoredIds(NamedTuple):
-    """Search results as two columns — external ``ids`` and their BM25 ``scores``, best first —
-    in the order :meth:`heron.Index.search` returns its hits, without a :class:`Hit` object per
+    """Search results as two columns — external ``ids`` and their ``scores`` (BM25, or the
+    dense / fused score of those modes), best first — in the order :meth:`heron.Index.search`
+    returns its hits, without a :class:`Hit` object per
     result: for callers that need only ids and scores (re-ranking, fusion, evaluation, batch
     retrieval), at top-100 the per-hit objects are a third of a search's time."""
 
