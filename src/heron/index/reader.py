@@ -28,6 +28,7 @@ from heron.search.weight import BoundQuery, QueryBinder
 from heron.storage.directory import Directory
 
 MAX_K = 10_000
+_NO_DOCS = np.empty(0, dtype=np.int64)
 
 
 def _check_window(k: int, offset: int) -> None:
@@ -137,13 +138,9 @@ class Searcher:
         cf = compile_filters(filters, self.settings)
         want = k + offset
         if not fields and not explain and len(self.segments) == 1:
-            # one segment (a merged index): its top-k is the answer, no merge by score needed
-            top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
-            if top is None:
-                return []
-            docs = top[0][offset:]
+            docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
             return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
-                    zip(self.segments[0].reader.ids_of(docs), docs.tolist(), top[1][offset:].tolist(), strict=True)]
+                    zip(self.segments[0].reader.ids_of(docs), docs.tolist(), scores, strict=True)]
         found = self._collect(bq, cf, want, algorithm)
         if not fields and not explain:
             segs = self.segments
@@ -181,13 +178,21 @@ class Searcher:
         cf = compile_filters(filters, self.settings)
         want = k + offset
         if len(self.segments) == 1:
-            top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
-            if top is None:
-                return ScoredIds([], [])
-            return ScoredIds(self.segments[0].reader.ids_of(top[0][offset:]), top[1][offset:].tolist())
+            docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
+            return ScoredIds(self.segments[0].reader.ids_of(docs), scores)
         found = self._collect(bq, cf, want, algorithm)[offset:want]
         segs = self.segments
         return ScoredIds([segs[si].reader.external_id(d) for _s, _g, si, d in found], [f[0] for f in found])
+
+    def _one_segment_page(
+        self, bq: BoundQuery, cf: CompiledFilters | None, want: int, offset: int, algorithm: str
+    ) -> tuple[np.ndarray, list[float]]:
+        """(docs, scores) of hits ``offset`` to ``want`` of a one-segment snapshot (a merged
+        index): its top-k is the answer, no merge by score needed."""
+        top = self._segment_top(0, bq, cf, want, -np.inf, algorithm)
+        if top is None:
+            return _NO_DOCS, []
+        return top[0][offset:], top[1][offset:].tolist()
 
     def _bind(self, query: str | Query, operator: str) -> BoundQuery:
         if isinstance(query, str) and _is_plain(query, operator):

@@ -52,6 +52,7 @@ from typing import Any, Literal
 import orjson
 
 from heron.errors import ConfigError, CorruptIndexError, IncompatibleFormatError
+from heron.storage.fs import fsync_path
 
 Durability = Literal["request", "async"]
 DURABILITY_MODES: tuple[str, ...] = ("request", "async")
@@ -211,14 +212,6 @@ def pending_records(files: Sequence[WalFile], committed_seq: int) -> Iterator[Wa
                 yield r
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _create_file(path: Path, base_seq: int, flags: int) -> str:
     name = wal_file_name(base_seq)
     tmp = path / f"{name}.{os.getpid()}.tmp"
@@ -227,7 +220,7 @@ def _create_file(path: Path, base_seq: int, flags: int) -> str:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path / name)
-    _fsync_dir(path)
+    fsync_path(path)
     return name
 
 
@@ -384,7 +377,7 @@ class WriteAheadLog:
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()
         if old:
-            _fsync_dir(self.path)
+            fsync_path(self.path)
 
     def close(self) -> None:
         if self._syncer is not None:

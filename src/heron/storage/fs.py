@@ -19,7 +19,7 @@ from heron.errors import LockError
 _TMP_SUFFIX = ".tmp"
 
 
-def _fsync_path(path: Path) -> None:
+def fsync_path(path: Path) -> None:
     """fsync a file or directory by its path."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -122,7 +122,7 @@ class FsDirectory:
         is skipped), then the directory (their renames)."""
         for name in names:
             with contextlib.suppress(FileNotFoundError):
-                _fsync_path(self.path / name)
+                fsync_path(self.path / name)
         self.fsync_dir()
 
     def write_atomic(self, name: str, data: bytes) -> None:
@@ -147,7 +147,7 @@ class FsDirectory:
                         p.unlink()
 
     def fsync_dir(self) -> None:
-        _fsync_path(self.path)
+        fsync_path(self.path)
 
     @contextlib.contextmanager
     def lock(self, name: str = "write.lock") -> Iterator[None]:
