@@ -268,6 +268,28 @@ def test_dense_path_deferring_low_bound_lists(seed: int, n: int, k: int, limit: 
     assert not acc.any() and not hit.any()
 
 
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**31 - 1), st.sampled_from([compiled.DEFER_FIRST_MIN_DOCS, 40_000, 100_000, 200_003]),
+       st.sampled_from([1, 10, compiled.DEFER_FIRST_MAX_K]), st.sampled_from([0.01, 0.04, 0.2]), st.booleans())
+def test_dense_path_deferring_before_any_floor(seed: int, n: int, k: int, low: float, ties: bool) -> None:
+    """With no floor yet (no threshold, no filter: one-range segments, and a large segment's
+    first range) the dense path defers the lists of smallest bound when they sum to at most
+    DEFER_FIRST times the others', takes the floor from the k-th chunk maximum of the others'
+    partial sums and adds the deferred lists only where a chunk can still beat it — or densely.
+    ``low`` scales the two long lists' weights (some cases defer both, some one, some none):
+    documents and scores equal the plain definition, ties included, and the scratch comes back
+    all-zero."""
+    docs, starts, ends, sat, weight, allowed, _ = _ranged_case(seed, n, "none", ties, True)
+    rng = np.random.default_rng(seed + 1)
+    weight = weight * np.array([low * rng.uniform(0.5, 1.0), low, 1.0, 1.0])
+    ub = np.array([weight[i] * float(sat[starts[i] : ends[i]].max()) * (1 + 1e-6) + 1e-12 for i in range(4)])
+    acc, hit = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.uint8)
+    got = compiled.topk_exhaustive_scratch(docs, sat, starts, ends, weight, allowed, k, -np.inf, acc, hit,
+                                           ub, compiled.DEFER)
+    assert (got[0].tolist(), got[1].tolist()) == _plain_top(docs, starts, ends, sat, weight, allowed, -np.inf, n, k)
+    assert not acc.any() and not hit.any()
+
+
 def test_k_zero_returns_nothing_and_leaves_scratch_clean() -> None:
     docs = np.array([0, 1, 2, 1, 2], dtype=np.uint32)
     sat = np.full(5, 0.5, dtype=np.float32)
