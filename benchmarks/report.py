@@ -54,7 +54,24 @@ def metrics(r: dict[str, Any]) -> dict[str, Any]:
         "rss_mb": _get(r, "rss_mb", "peak"), "rss_build_mb": _get(r, "rss_mb", "after_build"),
         "ndcg10": _get(r, "relevance", "ndcg@10"), "recall100": _get(r, "relevance", "recall@100"),
         "queries10": s10.get("queries"), "queries_total": s10.get("queries_total"),
+        "passes10": [p.get("qps") for p in s10.get("passes") or []],
+        "passes100": [p.get("qps") for p in s100.get("passes") or []],
     }
+
+
+def paired_ratio(h: dict[str, Any], peer: dict[str, Any], k: int) -> float | None:
+    """Median over passes of heron's QPS / the peer's in the same pass. In an interleaved run
+    pass i of every engine runs in the same rotation, seconds apart, so each ratio compares the
+    engines on the same state of the machine (whose speed here drifts by up to 1.5x over
+    seconds, which a ratio of each engine's own median pass does not cancel)."""
+    a, b = h.get(f"passes{k}") or [], peer.get(f"passes{k}") or []
+    if len(a) != len(b):
+        return None
+    rs = sorted(x / y for x, y in zip(a, b, strict=True) if x and y)
+    if not rs:
+        return None
+    n = len(rs)
+    return rs[n // 2] if n % 2 else (rs[n // 2 - 1] + rs[n // 2]) / 2
 
 
 def engine_label(name: str, engines: dict[str, Any]) -> str:
@@ -140,6 +157,7 @@ def corpus_table(rows: list[dict[str, Any]], engines: dict[str, Any], judged: bo
 
 def summary_table(res: dict[str, Any]) -> str | None:
     engines = res.get("engines", {})
+    paired = bool(_get(res, "meta", "interleave"))
     rows = []
     for cname, c in res.get("corpora", {}).items():
         crow = corpus_rows(res.get("results", []), cname)
@@ -151,11 +169,17 @@ def summary_table(res: dict[str, Any]) -> str | None:
             bp = best_peer(crow, key)
             rv = ratio(h["m"].get(key), bp[1]) if bp else None
             cells.append(f"{fmt_sig(rv)}x ({engine_label(bp[0], engines)})" if rv is not None and bp else "-")
+        if paired:
+            for k in (10, 100):
+                bp = best_peer(crow, f"qps{k}")
+                peer = next((r for r in crow if bp and r["engine"] == bp[0]), None)
+                pr = paired_ratio(h["m"], peer["m"], k) if peer else None
+                cells.append(f"{fmt_sig(pr)}x" if pr is not None else "-")
         rows.append(cells)
     if not rows:
         return None
-    return markdown_table(["corpus", "docs", "QPS@10", "QPS@100", "p99@10", "CPU ms/q@10", "build docs/s", "index MB"],
-                          rows)
+    return markdown_table(["corpus", "docs", "QPS@10", "QPS@100", "p99@10", "CPU ms/q@10", "build docs/s", "index MB"]
+                          + (["QPS@10 paired", "QPS@100 paired"] if paired else []), rows)
 
 
 def relevance_matrix(res: dict[str, Any]) -> str | None:
@@ -221,7 +245,10 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
         out += ["## heron / fastest peer, per corpus", "",
                 "Each cell: heron's value divided by the best peer's (named). QPS and build: > 1 = heron faster; "
                 "p99, CPU ms/q and index size: < 1 = heron better. Capped engines (rank_bm25 on large corpora) are not "
-                "counted as best peer.", "", st, ""]
+                "counted as best peer."
+                + (" Interleaved run: the paired columns give the median over passes of heron's QPS / that peer's "
+                   "QPS in the same pass (the same rotation, seconds apart), which cancels the machine's drift "
+                   "between rotations." if _get(res, "meta", "interleave") else ""), "", st, ""]
     # --- per corpus
     for cname, c in res.get("corpora", {}).items():
         rows = corpus_rows(res.get("results", []), cname)

@@ -277,3 +277,24 @@ def test_interleaved_worker_past_its_timeout_is_stopped(tmp_path: Path, monkeypa
     assert w.step(0.5, go=False) is False
     assert w.close(10) == "timeout"
     assert time.perf_counter() - t0 < 5  # killed, not waited out
+
+
+def test_paired_ratio_compares_passes_of_the_same_rotation() -> None:
+    """An interleaved run's paired ratio is the median of heron / peer over passes run in the
+    same rotation: a machine that is fast for some rotations and slow for others cancels out,
+    where the ratio of the two median passes need not."""
+    h = {"passes10": [9000.0, 9000.0, 9000.0, 12000.0, 12000.0]}
+    p = {"passes10": [4500.0, 4500.0, 8000.0, 8000.0, 8000.0]}  # the peer's fast rotations start earlier
+    assert report.paired_ratio(h, p, 10) == 1.5  # ratios 2, 2, 1.125, 1.5, 1.5
+    assert report.paired_ratio({"passes10": [1.0, 3.0]}, {"passes10": [1.0, 1.0]}, 10) == 2.0  # even count: mean of the middle two
+    assert report.paired_ratio(h, {"passes10": [1.0]}, 10) is None  # unequal pass counts: not paired
+    res = {"meta": {"interleave": True},
+           "engines": {"heron": {"label": "heron", "status": "ok"}, "bm25s": {"label": "bm25s", "status": "ok"}},
+           "corpora": {"scifact": {"label": "SciFact", "n_docs": 1000}},
+           "results": [_result("heron", "scifact", 9000.0, 1.0), _result("bm25s", "scifact", 8000.0, 2.0)]}
+    for r, passes in zip(res["results"], (h["passes10"], p["passes10"]), strict=True):
+        r["search"]["10"]["passes"] = [{"qps": q} for q in passes]
+        r["search"]["100"]["passes"] = [{"qps": q / 2} for q in passes]
+    summary = report.summary_table(res)
+    assert summary is not None and "QPS@10 paired" in summary.splitlines()[0]
+    assert summary.splitlines()[2].endswith("| 1.50x | 1.50x |")
