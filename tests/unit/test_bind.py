@@ -1,6 +1,7 @@
 """The one-segment binding fast path (``QueryBinder._weigh_one_segment``, kernel ``bind_terms``)
 against the general binding: the same terms, query tfs, dfs, idfs, weights and ordinals, bit for
-bit — and the compiled kernel against its reference."""
+bit — and the compiled kernel against its reference. Likewise the search fast path that binds and
+ranks in one call (``Searcher._plain_top``, kernel ``plain_top``) against the general search."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import heron
+from heron.index.reader import Searcher
 from heron.index.segment import encode_terms
 from heron.kernels import compiled, reference
+from heron.search.executor import ALGORITHMS
+from heron.search.filters import compile_filters
 from heron.search.weight import BoundQuery, QueryBinder
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "corpus.jsonl.gz"
@@ -51,7 +55,7 @@ def vocabulary(one_segment: heron.Index) -> list[str]:
 
 def _general(binder: QueryBinder) -> QueryBinder:
     g = QueryBinder(binder.settings, binder.stats)
-    g._one_segment = None  # the Counter + per-term path
+    g.one_segment = None  # the Counter + per-term path
     return g
 
 
@@ -69,16 +73,16 @@ def _same(a: BoundQuery, b: BoundQuery) -> None:
 
 def test_fast_path_only_for_one_field_one_segment(one_segment: heron.Index,
                                                    make_index: Any, tiny_docs: list[dict[str, Any]]) -> None:
-    assert one_segment.searcher().binder._one_segment is not None
+    assert one_segment.searcher().binder.one_segment is not None
     fielded = make_index(tiny_docs, heron.IndexSettings.fielded())
-    assert fielded.searcher().binder._one_segment is None  # two fields: two analyses
+    assert fielded.searcher().binder.one_segment is None  # two fields: two analyses
     two = heron.Index.in_memory(heron.IndexSettings.flat())
     for part in (tiny_docs[:2], tiny_docs[2:]):
         with two.writer() as w:
             for d in part:
                 w.add(d)
     assert len(two.searcher().segments) == 2
-    assert two.searcher().binder._one_segment is None  # statistics summed over segments
+    assert two.searcher().binder.one_segment is None  # statistics summed over segments
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -127,3 +131,97 @@ def test_bind_terms_kernel_equals_reference(seed: int, n_docs: int, weight: floa
     assert [q_terms[i] for i in first.tolist()] == [terms[o] for o in ords.tolist()]
     assert int(qtf.sum()) == sum(1 for t in q_terms if t in terms and dfs[terms.index(t)] > 0)
     assert df.tolist() == [int(dfs[o]) for o in ords.tolist()]
+
+
+@pytest.fixture(scope="module")
+def one_segment_with_deletes() -> heron.Index:
+    idx = heron.Index.in_memory(heron.IndexSettings.flat())
+    with idx.writer() as w:
+        for d in _demo_docs(400):
+            w.add(d)
+    with idx.writer() as w:
+        for d in _demo_docs(400)[::9]:
+            w.delete(d["id"])
+    s = idx.searcher()
+    assert len(s.segments) == 1 and s.segments[0].live is not None
+    return idx
+
+
+def _general_searcher(s: Searcher) -> Searcher:
+    g = Searcher(s.manifest, s.segments)
+    g.binder.one_segment = None  # the BoundQuery + run_segment path
+    return g
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_plain_search_fast_path_equals_general_search(one_segment: heron.Index,
+                                                      one_segment_with_deletes: heron.Index, vocabulary: list[str],
+                                                      data: st.DataObject) -> None:
+    """Bag-of-words queries (repeats, unknown and stop words, empty) on one-segment indexes with
+    and without deletes, for every algorithm, k and offset: ``search_ids`` and ``search`` through
+    the one-call fast path give the general path's ids and scores bit for bit."""
+    idx = data.draw(st.sampled_from([one_segment, one_segment_with_deletes]))
+    words = data.draw(st.lists(st.sampled_from(vocabulary), min_size=0, max_size=25))
+    if data.draw(st.booleans()) and words:
+        words += data.draw(st.lists(st.sampled_from(words), max_size=5))
+    query = " ".join(words)
+    k = data.draw(st.sampled_from([0, 1, 10, 100, 400]))
+    offset = data.draw(st.sampled_from([0, 3]))
+    algorithm = data.draw(st.sampled_from(sorted(ALGORITHMS)))
+    s = idx.searcher()
+    assert s.binder.one_segment is not None
+    g = _general_searcher(s)
+
+    def outcome(searcher: Searcher) -> tuple[Any, ...]:
+        try:
+            r = searcher.search_ids(query, k=k, offset=offset, algorithm=algorithm)
+        except heron.QueryError as e:  # an empty query, an unbalanced quote: the same error either way
+            return ("error", type(e), str(e))
+        return ("ok", r.ids, r.scores)
+
+    fast = outcome(s)
+    assert fast == outcome(g)
+    if fast[0] == "ok":
+        for fields in (False, True):
+            hits = s.search(query, k=k, offset=offset, algorithm=algorithm, fields=fields)
+            general = g.search(query, k=k, offset=offset, algorithm=algorithm, fields=fields)
+            assert ([h.id for h in hits], [h.score for h in hits]) == fast[1:]
+            assert [(h.id, h.score, h.fields, h.explanation) for h in hits] == \
+                [(h.id, h.score, h.fields, h.explanation) for h in general]
+
+
+def test_plain_search_fast_path_only_where_it_applies(one_segment: heron.Index) -> None:
+    """Filters, operators, syntax and an unknown algorithm take the general path or its error."""
+    s = one_segment.searcher()
+    cf = heron.SearchFilters(languages=["en"])
+    assert s._plain_top("heron", "or", None, 10, "auto") is not None
+    assert s._plain_top("+heron", "or", None, 10, "auto") is None  # syntax
+    assert s._plain_top("heron", "and", None, 10, "auto") is None
+    assert s._plain_top("heron", "or", None, 0, "auto") is None
+    assert s._plain_top("heron", "or", compile_filters(cf, s.settings), 10, "auto") is None
+    with pytest.raises(heron.QueryError, match="unknown algorithm"):
+        s.search_ids("heron", algorithm="bogus")
+
+
+def test_plain_top_kernel_equals_reference(one_segment_with_deletes: heron.Index) -> None:
+    """The compiled ``plain_top`` against its reference (bind_terms + the exhaustive scorer) on a
+    real segment with deletes, over the demo titles as queries."""
+    s = one_segment_with_deletes.searcher()
+    seg, live, b = s.segments[0].reader, s.segments[0].live, s.binder
+    sat, lub = s._sat(0), s._lub(0)
+    acc, hit = np.zeros(seg.doc_count, dtype=np.float32), np.zeros(seg.doc_count, dtype=np.uint8)
+    checked = 0
+    for d in _demo_docs(400)[::5]:
+        q = encode_terms(b.analyzers[0].terms(d["title"] or d["text"][:80]))
+        args = (seg._terms_blob, seg._terms_off, seg.term_table, seg.list_start, q, b.n_docs, b.field_weight_list[0],
+                seg.docs, sat, seg.blk_last, seg.imp_off, seg.imp_tf, seg.imp_norm, seg.list_bstart, lub, b.kn, live)
+        want = reference.plain_top(*args, 10, 2, acc, hit)
+        for mode in ALGORITHMS.values():
+            got = compiled.plain_top(*args, 10, mode, acc, hit)
+            assert got[0].tolist() == want[0].tolist()
+            assert got[1].tolist() == pytest.approx(want[1].tolist(), rel=1e-6)
+        assert not acc.any() and not hit.any()
+        checked += len(want[0]) > 0
+    assert checked > 60

@@ -17,7 +17,7 @@ from heron.analysis import get_analyzer
 from heron.errors import CorruptIndexError, QueryError
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.segment import SegmentReader, read_live_docs
-from heron.search.executor import allowed_mask, run_segment, segment_cursors
+from heron.search.executor import allowed_mask, run_plain, run_segment, segment_cursors
 from heron.search.filters import CompiledFilters, SearchFilters, compile_filters
 from heron.search.hybrid import HybridParams
 from heron.search.parser import has_syntax, parse_query
@@ -134,9 +134,21 @@ class Searcher:
             from heron.search import hybrid as _hybrid
 
             return _hybrid.search(self, query, k, offset, filters, operator, explain, fields, mode, hybrid)
-        bq = self._bind(query, operator)
         cf = compile_filters(filters, self.settings)
         want = k + offset
+        plain = None if explain else self._plain_top(query, operator, cf, want, algorithm)
+        if plain is not None:
+            r = self.segments[0].reader
+            docs, scores = plain[0][offset:], plain[1][offset:].tolist()
+            if not fields:
+                return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
+                        zip(r.ids_of(docs), docs.tolist(), scores, strict=True)]
+            out: list[Hit] = []
+            for d, score in zip(docs.tolist(), scores, strict=True):
+                stored = r.stored(d)
+                out.append(Hit(stored["id"] if stored is not None else r.external_id(d), score, stored, None, (0, d)))
+            return out
+        bq = self._bind(query, operator)
         if not fields and not explain and len(self.segments) == 1:
             docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
             return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
@@ -174,15 +186,30 @@ class Searcher:
             hits = self.search(query, k, offset=offset, filters=filters, operator=operator, fields=False,
                                algorithm=algorithm, mode=mode, hybrid=hybrid)
             return ScoredIds([h.id for h in hits], [float(h.score) for h in hits])
-        bq = self._bind(query, operator)
         cf = compile_filters(filters, self.settings)
         want = k + offset
+        plain = self._plain_top(query, operator, cf, want, algorithm)
+        if plain is not None:
+            return ScoredIds(self.segments[0].reader.ids_of(plain[0][offset:]), plain[1][offset:].tolist())
+        bq = self._bind(query, operator)
         if len(self.segments) == 1:
             docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
             return ScoredIds(self.segments[0].reader.ids_of(docs), scores)
         found = self._collect(bq, cf, want, algorithm)[offset:want]
         segs = self.segments
         return ScoredIds([segs[si].reader.external_id(d) for _s, _g, si, d in found], [f[0] for f in found])
+
+    def _plain_top(self, query: str | Query, operator: str, cf: CompiledFilters | None, want: int,
+                   algorithm: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Top ``want`` (docs, scores) of a plain bag-of-words query without filters on a one-field,
+        one-segment snapshot scored with its own statistics, bound and ranked in one kernel call
+        (``run_plain``); None when the query or the snapshot is not of that kind."""
+        seg = self.binder.one_segment
+        if seg is None or cf is not None or want == 0 or not isinstance(query, str) or not _is_plain(query, operator):
+            return None
+        b = self.binder
+        return run_plain(seg, b.analyzers[0].terms(query), b.n_docs, b.field_weight_list[0], self._sat(0),
+                         self._lub(0), b.kn, self.segments[0].live, want, algorithm)
 
     def _one_segment_page(
         self, bq: BoundQuery, cf: CompiledFilters | None, want: int, offset: int, algorithm: str

@@ -327,6 +327,16 @@ class SegmentReader:
         return kernels.impl().bind_terms(  # type: ignore[no-any-return]
             self._terms_blob, self._terms_off, self.term_table, self.list_start, q, n_docs, field_weight)
 
+    def plain_top(self, q: np.ndarray, n_docs: int, field_weight: float, sat: np.ndarray, list_ub: np.ndarray,
+                  kn: np.ndarray, allowed: np.ndarray, k: int, mode: int) -> tuple[np.ndarray, np.ndarray]:
+        """``bind_terms`` and the top ``k`` (docs, scores) of a one-field segment in one kernel
+        call (``kernels.reference.plain_top``): a plain query on a one-segment snapshot."""
+        acc, hit = self.scratch()
+        return kernels.impl().plain_top(  # type: ignore[no-any-return]
+            self._terms_blob, self._terms_off, self.term_table, self.list_start, q, n_docs, field_weight, self.docs,
+            sat, self.blk_last, self.imp_off, self.imp_tf, self.imp_norm, self.list_bstart, list_ub, kn, allowed, k,
+            mode, acc, hit)
+
     def scratch(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's all-zero score accumulator and hit flags for term-at-a-time scoring
         (kernels hand them back all-zero)."""

@@ -1130,6 +1130,22 @@ def topk_terms(  # type: ignore[no-untyped-def]
     return topk_maxscore(docs, sat, blk_last, imp_off, imp_tf, imp_norm, st, en, bs, ub, w, f, kn, allowed, k, theta0)
 
 
+@njit(cache=True)
+def plain_top(  # type: ignore[no-untyped-def]
+    terms_blob, terms_off, table, list_start, q, n_docs, field_weight, docs, sat, blk_last, imp_off, imp_tf,
+    imp_norm, list_bstart, list_ub, kn, allowed, k, mode, acc, hit,
+):
+    """``bind_terms`` then ``topk_terms`` in one call: a plain bag-of-words query on a one-field,
+    one-segment snapshot, top ``k`` (docs, scores) with no entry threshold. One dispatch and two
+    returned arrays instead of two dispatches, eight arrays and the Python between them
+    (SciFact, k=10: 34 instead of 53 us a whole query)."""
+    ords, _first, _qtf, _dfs, _idf, weights = bind_terms(terms_blob, terms_off, table, list_start, q, n_docs,
+                                                         field_weight)
+    fields = np.zeros(len(ords), dtype=np.int64)
+    return topk_terms(docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, list_ub, 1, ords,
+                      fields, weights, kn, allowed, k, _NEG_INF, mode, acc, hit)
+
+
 # -- index building helpers ---------------------------------------------------------------
 
 
@@ -1402,6 +1418,9 @@ def warmup() -> None:
         lookup_terms_hashed(b, off, table, q)  # query terms: read-only bytes
         term_doc_freqs(b, off, table, ls, 1, q, np.zeros(1, dtype=np.int64))
         bind_terms(b, off, table, ls, q, 3, 1.0)
+        for meta in ((last, imp_tf, imp_norm), (ro(last), ro(imp_tf), ro(imp_norm))):
+            plain_top(b, off, table, ls, q, 3, 1.0, docs, sat, meta[0], imp_off, meta[1], meta[2], lb, lub, kn,
+                      allowed, 2, 0, np.zeros(3, dtype=np.float32), np.zeros(3, dtype=np.uint8))
     for b in (blob.copy(), blob):  # the id blob is memory-mapped (read-only) or in memory
         gather_ids(b, off, np.array([1, 0], dtype=np.int64))
     words, dbits, tbits = pack_postings(docs, tfs, ls)

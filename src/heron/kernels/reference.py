@@ -490,6 +490,20 @@ def topk_terms(
     return topk_exhaustive(docs, sat, st, en, w, len(acc), allowed, k, theta0)
 
 
+def plain_top(
+    terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, list_start: np.ndarray, q: np.ndarray,
+    n_docs: int, field_weight: float, docs: np.ndarray, sat: np.ndarray, blk_last: np.ndarray, imp_off: np.ndarray,
+    imp_tf: np.ndarray, imp_norm: np.ndarray, list_bstart: np.ndarray, list_ub: np.ndarray, kn: np.ndarray,
+    allowed: np.ndarray, k: int, mode: int, acc: np.ndarray, hit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A plain bag-of-words query on a one-field, one-segment snapshot: ``bind_terms``, then
+    ``topk_terms`` over field 0 with the bound weights and no entry threshold."""
+    ords, _first, _qtf, _dfs, _idf, weights = bind_terms(terms_blob, terms_off, table, list_start, q, n_docs,
+                                                         field_weight)
+    return topk_terms(docs, sat, blk_last, imp_off, imp_tf, imp_norm, list_start, list_bstart, list_ub, 1, ords,
+                      np.zeros(len(ords), dtype=np.int64), weights, kn, allowed, k, -math.inf, mode, acc, hit)
+
+
 def gather_ids(ids_blob: np.ndarray, ids_off: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, bool]:
     """The UTF-8 bytes of the external ids of ``docs`` (``ids_blob[ids_off[d]:ids_off[d + 1]]``),
     in order, joined by one NUL byte; and whether any of those ids holds a NUL byte itself."""

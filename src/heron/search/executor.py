@@ -16,7 +16,7 @@ import numpy as np
 from heron import kernels
 from heron.analysis import Analyzer
 from heron.errors import QueryError
-from heron.index.segment import SegmentReader
+from heron.index.segment import SegmentReader, encode_terms
 from heron.search.filters import CompiledFilters, domain_mask
 from heron.search.weight import BoundQuery, Phrase
 
@@ -168,6 +168,26 @@ def _has_phrase(seg: SegmentReader, doc: int, ph: Phrase, analyzers: list[Analyz
 ALGORITHMS: dict[str, int] = {"auto": 0, "maxscore": 1, "exhaustive": 2}
 
 
+def algorithm_mode(algorithm: str) -> int:
+    """The ``topk_terms`` mode of an algorithm name; ``QueryError`` for an unknown one."""
+    try:
+        return ALGORITHMS[algorithm]
+    except KeyError:
+        raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
+
+
+def run_plain(seg: SegmentReader, terms: list[str], n_docs: int, field_weight: float, sat: np.ndarray,
+              list_ub: np.ndarray, kn: np.ndarray, allowed: np.ndarray | None, k: int,
+              algorithm: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Top ``k`` (docs, scores) of a plain bag of analysed ``terms`` (repeats included) on a
+    one-field segment that is the whole snapshot (``n_docs`` documents): the binding
+    ``QueryBinder.bind_text`` makes and ``run_segment``'s top-k, in one kernel call — the same
+    documents and scores bit for bit (``tests/unit/test_search.py``)."""
+    mode = algorithm_mode(algorithm)
+    return seg.plain_top(encode_terms(terms), n_docs, field_weight, sat, list_ub, kn,
+                         _EMPTY_U8 if allowed is None else allowed, k, mode)
+
+
 def run_segment(
     seg: SegmentReader,
     bq: BoundQuery,
@@ -181,10 +201,7 @@ def run_segment(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top ``k`` (docs, scores) of one segment, entering only above ``theta0``; ``sat`` and
     ``list_ub``: the segment's saturation table and list bounds for ``bq``'s statistics."""
-    try:
-        mode = ALGORITHMS[algorithm]
-    except KeyError:
-        raise QueryError(f"unknown algorithm {algorithm!r}; choose one of {sorted(ALGORITHMS)}") from None
+    mode = algorithm_mode(algorithm)
     if ords is None:
         ords = seg.term_ords(bq.terms)
     a = _EMPTY_U8 if allowed is None else allowed

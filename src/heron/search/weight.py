@@ -101,11 +101,12 @@ class QueryBinder:
         self.field_weight_list = [f.weight for f in settings.text_fields]
         self.k1 = [p.k1 for p in params]
         self.b = [p.b for p in params]
-        self._n_docs = n
+        self.n_docs = n
         #: a one-field index's only segment when the statistics are its own: bag-of-words
-        #: queries then bind in one kernel call (``_weigh_one_segment``)
-        self._one_segment = (stats.only_reader if isinstance(stats, LocalStats) and len(self.analyzers) == 1
-                             else None)
+        #: queries then bind in one kernel call (``_weigh_one_segment``), or bind and rank in
+        #: one (``Searcher._plain_top``)
+        self.one_segment = (stats.only_reader if isinstance(stats, LocalStats) and len(self.analyzers) == 1
+                            else None)
 
     def _fields_for(self, name: str | None) -> list[int]:
         if name is None:
@@ -151,8 +152,8 @@ class QueryBinder:
         """``bind`` for a plain bag of words (no operators): analysed once per field."""
         bq = BoundQuery(terms=[], kn=self.kn)
         if len(self.analyzers) == 1:  # the common single-field index: count terms, not pairs
-            if self._one_segment is not None:
-                return self._weigh_one_segment(self._one_segment, self.analyzers[0].terms(text), bq)
+            if self.one_segment is not None:
+                return self._weigh_one_segment(self.one_segment, self.analyzers[0].terms(text), bq)
             counts = Counter(self.analyzers[0].terms(text))
             terms = list(counts)
             return self._weigh(terms, [0] * len(terms), list(counts.values()), bq)
@@ -174,7 +175,7 @@ class QueryBinder:
         bit (``tests/unit/test_bind.py``)."""
         if not terms:
             return bq
-        ords, first, qtfs, dfs, idfs, weights = seg.bind_terms(encode_terms(terms), self._n_docs,
+        ords, first, qtfs, dfs, idfs, weights = seg.bind_terms(encode_terms(terms), self.n_docs,
                                                                self.field_weight_list[0])
         bq.terms = [terms[i] for i in first.tolist()]
         bq.fields = np.zeros(len(ords), dtype=np.int64)
