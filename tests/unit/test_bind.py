@@ -37,14 +37,24 @@ def _demo_docs(n: int) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.fixture(scope="module")
-def one_segment() -> heron.Index:
+def _demo_index(deleted_every: int = 0) -> heron.Index:
+    """The first 400 demo documents in one segment; with ``deleted_every``, every n-th of them
+    deleted afterwards (the segment then has a live-docs mask)."""
     idx = heron.Index.in_memory(heron.IndexSettings.flat())
     with idx.writer() as w:
         for d in _demo_docs(400):
             w.add(d)
+    if deleted_every:
+        with idx.writer() as w:
+            for d in _demo_docs(400)[::deleted_every]:
+                w.delete(d["id"])
     assert len(idx.searcher().segments) == 1
     return idx
+
+
+@pytest.fixture(scope="module")
+def one_segment() -> heron.Index:
+    return _demo_index()
 
 
 @pytest.fixture(scope="module")
@@ -135,15 +145,8 @@ def test_bind_terms_kernel_equals_reference(seed: int, n_docs: int, weight: floa
 
 @pytest.fixture(scope="module")
 def one_segment_with_deletes() -> heron.Index:
-    idx = heron.Index.in_memory(heron.IndexSettings.flat())
-    with idx.writer() as w:
-        for d in _demo_docs(400):
-            w.add(d)
-    with idx.writer() as w:
-        for d in _demo_docs(400)[::9]:
-            w.delete(d["id"])
-    s = idx.searcher()
-    assert len(s.segments) == 1 and s.segments[0].live is not None
+    idx = _demo_index(deleted_every=9)
+    assert idx.searcher().segments[0].live is not None
     return idx
 
 
