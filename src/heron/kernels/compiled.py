@@ -1138,7 +1138,7 @@ def plain_top(  # type: ignore[no-untyped-def]
     """``bind_terms`` then ``topk_terms`` in one call: a plain bag-of-words query on a one-field,
     one-segment snapshot, top ``k`` (docs, scores) with no entry threshold. One dispatch and two
     returned arrays instead of two dispatches, eight arrays and the Python between them
-    (SciFact, k=10: 34 instead of 53 us a whole query)."""
+    (SciFact, ``search_ids``, whole query: 40.2 instead of 55.9 us at k=10)."""
     ords, _first, _qtf, _dfs, _idf, weights = bind_terms(terms_blob, terms_off, table, list_start, q, n_docs,
                                                          field_weight)
     fields = np.zeros(len(ords), dtype=np.int64)

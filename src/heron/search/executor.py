@@ -182,7 +182,7 @@ def run_plain(seg: SegmentReader, terms: list[str], n_docs: int, field_weight: f
     """Top ``k`` (docs, scores) of a plain bag of analysed ``terms`` (repeats included) on a
     one-field segment that is the whole snapshot (``n_docs`` documents): the binding
     ``QueryBinder.bind_text`` makes and ``run_segment``'s top-k, in one kernel call — the same
-    documents and scores bit for bit (``tests/unit/test_search.py``)."""
+    documents and scores bit for bit (``tests/unit/test_bind.py``)."""
     mode = algorithm_mode(algorithm)
     return seg.plain_top(encode_terms(terms), n_docs, field_weight, sat, list_ub, kn,
                          _EMPTY_U8 if allowed is None else allowed, k, mode)
