@@ -1,7 +1,7 @@
 """The one-segment binding fast path (``QueryBinder._weigh_one_segment``, kernel ``bind_terms``)
 against the general binding: the same terms, query tfs, dfs, idfs, weights and ordinals, bit for
 bit — and the compiled kernel against its reference. Likewise the search fast path that binds and
-ranks in one call (``Searcher._plain_top``, kernel ``plain_top``) against the general search."""
+ranks in one call (``Searcher._plain_page``, kernel ``plain_top``) against the general search."""
 
 from __future__ import annotations
 
@@ -199,11 +199,11 @@ def test_plain_search_fast_path_only_where_it_applies(one_segment: heron.Index) 
     """Filters, operators, syntax and an unknown algorithm take the general path or its error."""
     s = one_segment.searcher()
     cf = heron.SearchFilters(languages=["en"])
-    assert s._plain_top("heron", "or", None, 10, "auto") is not None
-    assert s._plain_top("+heron", "or", None, 10, "auto") is None  # syntax
-    assert s._plain_top("heron", "and", None, 10, "auto") is None
-    assert s._plain_top("heron", "or", None, 0, "auto") is None
-    assert s._plain_top("heron", "or", compile_filters(cf, s.settings), 10, "auto") is None
+    assert s._plain_page("heron", "or", None, 10, 0, "auto") is not None
+    assert s._plain_page("+heron", "or", None, 10, 0, "auto") is None  # syntax
+    assert s._plain_page("heron", "and", None, 10, 0, "auto") is None
+    assert s._plain_page("heron", "or", None, 0, 0, "auto") is None
+    assert s._plain_page("heron", "or", compile_filters(cf, s.settings), 10, 0, "auto") is None
     with pytest.raises(heron.QueryError, match="unknown algorithm"):
         s.search_ids("heron", algorithm="bogus")
 

@@ -136,34 +136,31 @@ class Searcher:
             return _hybrid.search(self, query, k, offset, filters, operator, explain, fields, mode, hybrid)
         cf = compile_filters(filters, self.settings)
         want = k + offset
-        plain = None if explain else self._plain_top(query, operator, cf, want, algorithm)
-        if plain is not None:
-            r = self.segments[0].reader
-            docs, scores = plain[0][offset:], plain[1][offset:].tolist()
+        page = None if explain else self._plain_page(query, operator, cf, want, offset, algorithm)
+        bq: BoundQuery | None = None
+        if page is None:
+            bq = self._bind(query, operator)
+            if not fields and not explain and len(self.segments) == 1:
+                page = self._one_segment_page(bq, cf, want, offset, algorithm)
+        if page is not None:  # one segment, no explanations: its top-k page is the answer
+            docs, scores = page
             if not fields:
                 return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
-                        zip(r.ids_of(docs), docs.tolist(), scores, strict=True)]
-            out: list[Hit] = []
-            for d, score in zip(docs.tolist(), scores, strict=True):
-                stored = r.stored(d)
-                out.append(Hit(stored["id"] if stored is not None else r.external_id(d), score, stored, None, (0, d)))
-            return out
-        bq = self._bind(query, operator)
-        if not fields and not explain and len(self.segments) == 1:
-            docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
-            return [Hit(ext, score, None, None, (0, d)) for ext, d, score in
-                    zip(self.segments[0].reader.ids_of(docs), docs.tolist(), scores, strict=True)]
-        found = self._collect(bq, cf, want, algorithm)
-        if not fields and not explain:
-            segs = self.segments
-            return [Hit(segs[si].reader.external_id(d), score, None, None, (si, d))
-                    for score, _gdoc, si, d in found[offset:want]]
+                        zip(self.segments[0].reader.ids_of(docs), docs.tolist(), scores, strict=True)]
+            found = [(score, d, 0, d) for d, score in zip(docs.tolist(), scores, strict=True)]
+        else:
+            assert bq is not None
+            found = self._collect(bq, cf, want, algorithm)[offset:want]
+            if not fields and not explain:
+                segs = self.segments
+                return [Hit(segs[si].reader.external_id(d), score, None, None, (si, d))
+                        for score, _gdoc, si, d in found]
         hits: list[Hit] = []
-        for score, _gdoc, si, d in found[offset:want]:
+        for score, _gdoc, si, d in found:
             v = self.segments[si]
             rec = v.reader.stored(d) if fields else None
             ext = rec["id"] if rec is not None else v.reader.external_id(d)
-            exp = self._explain(bq, si, d) if explain else None
+            exp = self._explain(bq, si, d) if explain and bq is not None else None
             hits.append(Hit(ext, exp.score if exp else score, rec, exp, (si, d)))
         return hits
 
@@ -188,28 +185,28 @@ class Searcher:
             return ScoredIds([h.id for h in hits], [float(h.score) for h in hits])
         cf = compile_filters(filters, self.settings)
         want = k + offset
-        plain = self._plain_top(query, operator, cf, want, algorithm)
-        if plain is not None:
-            return ScoredIds(self.segments[0].reader.ids_of(plain[0][offset:]), plain[1][offset:].tolist())
+        page = self._plain_page(query, operator, cf, want, offset, algorithm)
+        if page is None and len(self.segments) == 1:
+            page = self._one_segment_page(self._bind(query, operator), cf, want, offset, algorithm)
+        if page is not None:
+            return ScoredIds(self.segments[0].reader.ids_of(page[0]), page[1])
         bq = self._bind(query, operator)
-        if len(self.segments) == 1:
-            docs, scores = self._one_segment_page(bq, cf, want, offset, algorithm)
-            return ScoredIds(self.segments[0].reader.ids_of(docs), scores)
         found = self._collect(bq, cf, want, algorithm)[offset:want]
         segs = self.segments
         return ScoredIds([segs[si].reader.external_id(d) for _s, _g, si, d in found], [f[0] for f in found])
 
-    def _plain_top(self, query: str | Query, operator: str, cf: CompiledFilters | None, want: int,
-                   algorithm: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Top ``want`` (docs, scores) of a plain bag-of-words query without filters on a one-field,
+    def _plain_page(self, query: str | Query, operator: str, cf: CompiledFilters | None, want: int, offset: int,
+                    algorithm: str) -> tuple[np.ndarray, list[float]] | None:
+        """``_one_segment_page`` of a plain bag-of-words query without filters on a one-field,
         one-segment snapshot scored with its own statistics, bound and ranked in one kernel call
         (``run_plain``); None when the query or the snapshot is not of that kind."""
         seg = self.binder.one_segment
         if seg is None or cf is not None or want == 0 or not isinstance(query, str) or not _is_plain(query, operator):
             return None
         b = self.binder
-        return run_plain(seg, b.analyzers[0].terms(query), b.n_docs, b.field_weight_list[0], self._sat(0),
-                         self._lub(0), b.kn, self.segments[0].live, want, algorithm)
+        docs, scores = run_plain(seg, b.analyzers[0].terms(query), b.n_docs, b.field_weight_list[0], self._sat(0),
+                                 self._lub(0), b.kn, self.segments[0].live, want, algorithm)
+        return docs[offset:], scores[offset:].tolist()
 
     def _one_segment_page(
         self, bq: BoundQuery, cf: CompiledFilters | None, want: int, offset: int, algorithm: str

@@ -301,10 +301,9 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
             a = acc[base:lim]
             cmr = cm[:nc]
             _chunk_maxima(a, ch, cmr)
-            if m > 0 and floor <= 0.0:  # the floor from the partial sums (see above)
-                kth = _kth_largest(cmr, k)
-                floor = kth * (1.0 - 1e-12)
             if m > 0:
+                if floor <= 0.0:  # the floor from the partial sums (see above)
+                    floor = _kth_largest(cmr, k) * (1.0 - 1e-12)
                 rest = prefix[m - 1]
                 cand = 0
                 for c in range(nc):

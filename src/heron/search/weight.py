@@ -104,7 +104,7 @@ class QueryBinder:
         self.n_docs = n
         #: a one-field index's only segment when the statistics are its own: bag-of-words
         #: queries then bind in one kernel call (``_weigh_one_segment``), or bind and rank in
-        #: one (``Searcher._plain_top``)
+        #: one (``Searcher._plain_page``)
         self.one_segment = (stats.only_reader if isinstance(stats, LocalStats) and len(self.analyzers) == 1
                             else None)
 
