@@ -173,7 +173,7 @@ def test_block_boundaries_and_long_lists() -> None:
        st.booleans())
 def test_dense_selection_with_chunk_floor(seed: int, k: int, theta0: float, ties: bool) -> None:
     """The exhaustive kernel's dense path starts its selection from the k-th best chunk maximum:
-    large segments (chunks of 8 to 64 documents), many exact ties (one tf and one length for every
+    large segments (chunks of 8 to 128 documents), many exact ties (one tf and one length for every
     posting) and k from 1 to 500 give the reference's documents and scores exactly."""
     rng = np.random.default_rng(seed)
     n = int(rng.integers(2_000, 9_000))
