@@ -208,9 +208,9 @@ def _accumulate(docs, sat, weight, pos, end, lo, hi, base, lim, ndocs, acc):  # 
             for j in range(len(ds)):
                 acc[ds[j]] += w * ss[j]  # float32, like the reference
         else:  # unsigned differences: no wraparound check either
-            ub = np.uint64(base)
+            ubase = np.uint64(base)
             for j in range(len(ds)):
-                acc[np.uint64(ds[j]) - ub] += w * ss[j]
+                acc[np.uint64(ds[j]) - ubase] += w * ss[j]
 
 
 @njit(cache=True, inline="always")
@@ -276,7 +276,8 @@ def topk_exhaustive_scratch(  # type: ignore[no-untyped-def]
         # Every range uses the same first ACC_RANGE floats of ``acc`` (document d of the range
         # at acc[d - base]): 256 KB that stay in the core's L2 from range to range and query to
         # query, where ranges at their own offsets streamed the whole 4 MB accumulator of the 1M
-        # corpus through L3 on every query (its 12-word queries: 1,025 -> 854 us, k=10).
+        # corpus through L3 on every query (kernel median over its queries: 1,025 -> 854 us at
+        # k=10).
         # chunks: smaller on small segments, down to at least k of them (SciFact, k=100: 162
         # chunks of 32 — the k-th of 648 chunk maxima of 8 took 5.7 us, of these 1.7)
         ch = SELECT_CHUNK
