@@ -40,13 +40,14 @@ def _demo_docs(n: int) -> list[dict[str, Any]]:
 def _demo_index(deleted_every: int = 0) -> heron.Index:
     """The first 400 demo documents in one segment; with ``deleted_every``, every n-th of them
     deleted afterwards (the segment then has a live-docs mask)."""
+    docs = _demo_docs(400)
     idx = heron.Index.in_memory(heron.IndexSettings.flat())
     with idx.writer() as w:
-        for d in _demo_docs(400):
+        for d in docs:
             w.add(d)
     if deleted_every:
         with idx.writer() as w:
-            for d in _demo_docs(400)[::deleted_every]:
+            for d in docs[::deleted_every]:
                 w.delete(d["id"])
     assert len(idx.searcher().segments) == 1
     return idx

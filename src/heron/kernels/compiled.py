@@ -204,13 +204,9 @@ def _accumulate(docs, sat, weight, pos, end, lo, hi, base, lim, ndocs, acc):  # 
         w = np.float32(weight[i])
         ds = docs[q:e]  # slices from 0: no negative-index wraparound per posting
         ss = sat[q:e]
-        if base == 0:
-            for j in range(len(ds)):
-                acc[ds[j]] += w * ss[j]  # float32, like the reference
-        else:  # unsigned differences: no wraparound check either
-            ubase = np.uint64(base)
-            for j in range(len(ds)):
-                acc[np.uint64(ds[j]) - ubase] += w * ss[j]
+        ubase = np.uint64(base)
+        for j in range(len(ds)):  # float32, like the reference; unsigned index: no wraparound check
+            acc[np.uint64(ds[j]) - ubase] += w * ss[j]
 
 
 @njit(cache=True, inline="always")
