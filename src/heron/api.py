@@ -150,7 +150,7 @@ class Index:
             else:  # a process writer installs the state it publishes before refresh() returns
                 w.refresh()
         else:
-            self._reader.reload()
+            self._reader.reload_if_open()
 
     # -- reading ------------------------------------------------------------------------------
     def searcher(self) -> Searcher:

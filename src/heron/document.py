@@ -102,9 +102,10 @@ def make_document(obj: Document | Mapping[str, Any], settings: IndexSettings, so
     """
     if type(obj) is dict and obj.keys() <= _PLAIN:
         # fast path (bulk indexing): a dict of string id, title and text, checked exactly as below
+        # (a printable id has no control characters: the regex only runs on the others)
         doc_id, title, text = obj.get("id"), obj.get("title", ""), obj.get("text", "")
         if (type(doc_id) is str and type(title) is str and type(text) is str and doc_id
-                and len(doc_id) <= MAX_ID_LEN and not _BAD_ID.search(doc_id)):
+                and len(doc_id) <= MAX_ID_LEN and (doc_id.isprintable() or not _BAD_ID.search(doc_id))):
             d = _new_document(Document)
             set_id, set_title, set_text, set_url, set_date, set_last, set_language, set_metadata = _SET_FIELDS
             set_id(d, doc_id)

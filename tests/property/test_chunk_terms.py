@@ -37,11 +37,21 @@ def _reference_ids(analyzer, texts):  # type: ignore[no-untyped-def]
     return want, list(vocab)
 
 
-def _chunk_ids(analyzer, texts, **kw):  # type: ignore[no-untyped-def]
+def _chunk_ids(analyzer, texts, groups=(), **kw):  # type: ignore[no-untyped-def]
+    """Each text through ``add``, or, with ``groups``, through ``add_many`` in consecutive
+    slices of those sizes (0: one ``add``; cycled)."""
     vocab: defaultdict[str, int] = defaultdict(itertools.count().__next__)
     ct = ChunkTermIds(analyzer, vocab.__getitem__, **kw)
-    for x in texts:
-        ct.add(x)
+    sizes = itertools.cycle(groups or [0])
+    i = 0
+    while i < len(texts):
+        n = next(sizes)
+        if n == 0:
+            ct.add(texts[i])
+            i += 1
+        else:
+            ct.add_many(texts[i:i + n])
+            i += n
     ids, lens = ct.result()
     inverse = list(vocab)
     out, pos = [], 0
@@ -56,13 +66,14 @@ def _chunk_ids(analyzer, texts, **kw):  # type: ignore[no-untyped-def]
                                   AnalyzerSpec(lowercase=False, stemmer="french", stopwords="french")])
 @settings(max_examples=150, deadline=None)
 @given(texts=st.lists(_texts, max_size=12), batch=st.sampled_from([1, 7, 64, 1 << 20]),
-       max_chunks=st.sampled_from([0, 5, 4_000_000]))
+       max_chunks=st.sampled_from([0, 5, 4_000_000]), groups=st.lists(st.integers(0, 5), max_size=4))
 def test_chunk_table_gives_the_analyzers_terms(spec: AnalyzerSpec, texts: list[str], batch: int,
-                                               max_chunks: int) -> None:
+                                               max_chunks: int, groups: list[int]) -> None:
+    """Texts added one at a time, or in bulk slices (``groups``: ``add_many`` sizes, 0 = ``add``)."""
     analyzer = get_analyzer(spec)
     want = [analyzer.terms(x) for x in texts]
     for impl in (compiled, reference):
-        got = _chunk_ids(analyzer, texts, batch_bytes=batch, max_chunks=max_chunks, kernel_impl=impl)
+        got = _chunk_ids(analyzer, texts, groups, batch_bytes=batch, max_chunks=max_chunks, kernel_impl=impl)
         assert got == want
 
 

@@ -81,6 +81,28 @@ class ChunkTermIds:
         if len(self._buf) >= self._batch_bytes:
             self._run()
 
+    def add_many(self, texts: list[str]) -> None:
+        """:meth:`add` for each text in order, one encode per slice of about ``batch_bytes``
+        (an ASCII text's byte length is its length; only the others are measured)."""
+        n = len(texts)
+        if n == 0:
+            return
+        nbytes = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+        wide = np.flatnonzero(~np.fromiter(map(str.isascii, texts), dtype=bool, count=n))
+        if len(wide):
+            nbytes[wide] = [len(texts[w].encode("utf-8", "surrogatepass")) for w in wide.tolist()]
+        ends = np.cumsum(nbytes)
+        i = 0
+        while i < n:
+            base = int(ends[i - 1]) if i else 0
+            # the slice [i, j) that fills the batch (at least one text)
+            j = max(i + 1, min(n, int(np.searchsorted(ends, base + self._batch_bytes - len(self._buf))) + 1))
+            self._off.frombytes((ends[i:j] + (len(self._buf) - base)).tobytes())
+            self._buf += "".join(texts[i:j]).encode("utf-8", "surrogatepass")
+            if len(self._buf) >= self._batch_bytes:
+                self._run()
+            i = j
+
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         """(uint32 term ids of every text added so far, concatenated; uint32 count per text)."""
         self._run()

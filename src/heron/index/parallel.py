@@ -12,6 +12,7 @@ from typing import Any
 
 from heron.config import IndexSettings
 from heron.document import Document, make_document
+from heron.index.gcpause import gc_paused
 from heron.index.segment import write_segment
 from heron.index.segment_writer import SegmentBuilder
 from heron.storage.fs import FsDirectory
@@ -20,12 +21,14 @@ from heron.storage.fs import FsDirectory
 def build_segment(path: str, settings_dict: dict[str, Any], name: str, docs: list[Any]) -> dict[str, Any]:
     """Worker: validate, analyse and write ``docs`` as segment ``name``; returns its summary."""
     settings = IndexSettings.from_dict(settings_dict)
-    builder = SegmentBuilder(settings)
-    for d in docs:
-        builder.add(d if isinstance(d, Document) else make_document(d, settings))
-    data = builder.build()
-    kinds = {f.name: str(f.type) for f in settings.filter_fields}
-    info = write_segment(FsDirectory(path), name, data, len(settings.text_fields), settings.store_documents, kinds)
+    with gc_paused():  # a forked worker: a full collection would also copy the parent's pages
+        builder = SegmentBuilder(settings)
+        for d in docs:
+            builder.add(d if isinstance(d, Document) else make_document(d, settings))
+        data = builder.build()
+        kinds = {f.name: str(f.type) for f in settings.filter_fields}
+        info = write_segment(FsDirectory(path), name, data, len(settings.text_fields), settings.store_documents,
+                             kinds)
     return {"name": name, "doc_count": data.doc_count, "sum_len": info["sum_len"], "bytes": info["bytes"],
             "ids": data.ids}
 

@@ -327,6 +327,13 @@ class IndexReader:
             s = self.reload()
         return s
 
+    def reload_if_open(self) -> None:
+        """:meth:`reload` when a searcher is being served; a reader that has not opened one yet
+        stays lazy (its first :meth:`searcher` reads the latest manifest), so a bulk build's
+        commit does not open segments nobody searches in that process."""
+        if self._searcher is not None:
+            self.reload()
+
     def install(self, searcher: Searcher) -> None:
         """Serve ``searcher`` (a writer's near-real-time snapshot) to new searches, warmed first."""
         searcher.warm()

@@ -120,14 +120,11 @@ class SegmentBuilder:
         self.slot_ids += ids
         self.alive += [True] * len(ids)
         if self.settings.single_field:
-            add = self._term_ids[0].add
-            for d in docs:
-                add(f"{d.title} {d.text}" if d.title else d.text)
+            self._term_ids[0].add_many([f"{d.title} {d.text}" if d.title else d.text for d in docs])
         else:
             for name, term_ids in zip(self.fields, self._term_ids, strict=True):
-                add = term_ids.add
-                for d in docs:
-                    add(d.title if name == "title" else d.text if name == "text" else _meta_text(d, name))
+                term_ids.add_many([d.title for d in docs] if name == "title" else [d.text for d in docs]
+                                  if name == "text" else [_meta_text(d, name) for d in docs])
         size = sum(map(len, ids))
         if self.settings.store_documents:
             records = [bytes(memoryview(orjson.dumps(d.to_stored()))) for d in docs]  # copied: see add

@@ -43,6 +43,7 @@ import numpy as np
 
 from heron.document import Document, make_document
 from heron.errors import ConfigError, HeronError, StorageError, WriteRejectedError
+from heron.index.gcpause import gc_paused
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.merge import LIVE_MERGE_POLICY, TieredMergePolicy, merge_segments
 from heron.index.segment import SegmentReader, read_live_docs, write_live_docs, write_segment
@@ -301,6 +302,10 @@ class IndexWriter:
         """Add or replace documents, all or nothing: every document is validated before any
         is added. For live writers one call is one log record (one fsync)."""
         self._check_open()
+        with gc_paused():  # a bulk call allocates many objects and no cycles (see gcpause)
+            return self._add_many(docs)
+
+    def _add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
         valid = [make_document(d, self.settings) for d in docs]
         if not valid:
             return 0
@@ -503,6 +508,10 @@ class IndexWriter:
         if not len(self._builder):
             self._builder = SegmentBuilder(self.settings)
             return
+        with gc_paused():
+            self._flush_builder()
+
+    def _flush_builder(self) -> None:
         data = self._builder.build()
         name = f"s{self._next_segment:06d}"
         self._next_segment += 1
