@@ -49,6 +49,7 @@ def metrics(r: dict[str, Any]) -> dict[str, Any]:
         "cpu_p50": _get(s10, "cpu_latency", "p50_ms"), "cpu_p99": _get(s10, "cpu_latency", "p99_ms"),
         "load": _get(r, "loadavg_1m", "end"),
         "build_dps": _get(r, "build", "docs_per_s"), "build_s": _get(r, "build", "wall_s"),
+        "build_rounds": _get(r, "build", "rounds_wall_s") or [],
         "docs": _get(r, "build", "docs"),
         "index_mb": (r["index_bytes"] / MB) if r.get("index_bytes") is not None else None,
         "rss_mb": _get(r, "rss_mb", "peak"), "rss_build_mb": _get(r, "rss_mb", "after_build"),
@@ -68,6 +69,19 @@ def paired_ratio(h: dict[str, Any], peer: dict[str, Any], k: int) -> float | Non
     if len(a) != len(b):
         return None
     rs = sorted(x / y for x, y in zip(a, b, strict=True) if x and y)
+    if not rs:
+        return None
+    n = len(rs)
+    return rs[n // 2] if n % 2 else (rs[n // 2 - 1] + rs[n // 2]) / 2
+
+
+def paired_build_ratio(h: dict[str, Any], peer: dict[str, Any]) -> float | None:
+    """Median over build rounds of the peer's build time / heron's in the same round (> 1: heron
+    faster), when both built the same number of times more than once."""
+    a, b = h.get("build_rounds") or [], peer.get("build_rounds") or []
+    if len(a) < 2 or len(a) != len(b):
+        return None
+    rs = sorted(y / x for x, y in zip(a, b, strict=True) if x and y)
     if not rs:
         return None
     n = len(rs)
@@ -175,11 +189,15 @@ def summary_table(res: dict[str, Any]) -> str | None:
                 peer = next((r for r in crow if bp and r["engine"] == bp[0]), None)
                 pr = paired_ratio(h["m"], peer["m"], k) if peer else None
                 cells.append(f"{fmt_sig(pr)}x" if pr is not None else "-")
+            bp = best_peer(crow, "build_dps")
+            peer = next((r for r in crow if bp and r["engine"] == bp[0]), None)
+            pr = paired_build_ratio(h["m"], peer["m"]) if peer else None
+            cells.append(f"{fmt_sig(pr)}x" if pr is not None else "-")
         rows.append(cells)
     if not rows:
         return None
     return markdown_table(["corpus", "docs", "QPS@10", "QPS@100", "p99@10", "CPU ms/q@10", "build docs/s", "index MB"]
-                          + (["QPS@10 paired", "QPS@100 paired"] if paired else []), rows)
+                          + (["QPS@10 paired", "QPS@100 paired", "build paired"] if paired else []), rows)
 
 
 def relevance_matrix(res: dict[str, Any]) -> str | None:
@@ -214,6 +232,10 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
            "per pass)" if meta.get("interleave") else "")
         + (f"; a query list shorter than {meta['min_pass_queries']:,} is cycled within each pass to at least that "
            "many queries" if meta.get("min_pass_queries") else "")
+        + (f"; each index built {meta['build_rounds']} times, build docs/s from the median build (all but the last "
+           "in a forked child whose index is discarded"
+           + (", the rounds alternating across engines like the passes" if meta.get("interleave") else "") + ")"
+           if (meta.get("build_rounds") or 1) > 1 else "")
         + "; QPS and CPU ms/query from the median pass; "
         "latency percentiles over every query of every timed pass. Queries: lowercase, split on non-alphanumerics, "
         "OR of the tokens. Index: one flat field `title + \" \" + text` per document.",
@@ -248,7 +270,9 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
                 "counted as best peer."
                 + (" Interleaved run: the paired columns give the median over passes of heron's QPS / that peer's "
                    "QPS in the same pass (the same rotation, seconds apart), which cancels the machine's drift "
-                   "between rotations." if _get(res, "meta", "interleave") else ""), "", st, ""]
+                   "between rotations; *build paired*: the median over build rounds of the fastest-building "
+                   "peer's build time / heron's in the same round." if _get(res, "meta", "interleave") else ""),
+                "", st, ""]
     # --- per corpus
     for cname, c in res.get("corpora", {}).items():
         rows = corpus_rows(res.get("results", []), cname)

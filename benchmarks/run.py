@@ -259,7 +259,7 @@ def prepare_job(engine: str, cname: str, qset: dict[str, Any], args: argparse.Na
            "index_dir": str(index_dir), "queries": queries, "ks": [10, 100], "passes": args.passes,
            "warmup": warmup, "record_run_k": 100 if cspec.judged else None, "judged": cspec.judged,
            "max_pass_seconds": args.max_pass_seconds, "min_queries": 50,
-           "min_pass_queries": args.min_pass_queries}
+           "min_pass_queries": args.min_pass_queries, "build_rounds": args.build_rounds}
     jobs_dir = WORK / "jobs"
     jobs_dir.mkdir(parents=True, exist_ok=True)
     res_path = jobs_dir / f"{cname}.{engine}.result.json"
@@ -372,8 +372,12 @@ def run_interleaved(jobs: list[Job], qset: dict[str, Any], args: argparse.Namesp
     for j in jobs:
         w = _Live(j, pys[j.spec["env"]], args)
         log(f"  {j.corpus} x {j.engine}: building")
-        w.step(args.job_timeout, go=False)  # the worker reports once built and open
+        w.step(args.job_timeout, go=False)  # the worker reports its first build round (or once built and open)
         live.append(w)
+    for r in range(1, args.build_rounds):  # the other build rounds, the order rotating like the passes
+        log(f"  {jobs[0].corpus if jobs else ''}: build round {r + 1} of {args.build_rounds}")
+        for w in live[r % len(live):] + live[: r % len(live)]:
+            w.step(args.job_timeout)
     for _k in jobs[0].job["ks"] if jobs else ():
         for p in range(args.passes):
             order = live[p % len(live):] + live[: p % len(live)]
@@ -411,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interleave", action="store_true",
                     help="keep every engine's worker alive and alternate their timed passes (order rotating per "
                          "pass), so that drift in machine speed hits every engine alike; builds stay one at a time")
+    ap.add_argument("--build-rounds", type=int, default=None,
+                    help="build each index this many times and report the median (all but the last build in a "
+                         "forked child, its index discarded; interleaved runs alternate the rounds across engines "
+                         "like the passes). Default 3 with --interleave, else 1")
     ap.add_argument("--keep-indexes", action="store_true", help="keep built indexes under benchmarks/.work/indexes")
     ap.add_argument("--no-setup-peers", action="store_true", help="do not run setup_peers.sh when the peers venv is missing")
     ap.add_argument("--no-plots", action="store_true")
@@ -424,6 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     cnames = parse_list(args.corpora or ("quick" if args.quick else "all"), corpora.CORPORA, groups_c)
     engines = parse_list(args.engines, ENGINE_SPECS, {"all": DEFAULT_ENGINES, "peers": PEERS})
     args.passes = args.passes or (2 if args.quick else 3)
+    args.build_rounds = args.build_rounds or (3 if args.interleave and not args.quick else 1)
+    if args.build_rounds < 1:
+        ap.error("--build-rounds must be at least 1")
     args.data_root = corpora.data_root(args.data)
     args.relevance_impl = "pytrec_eval (pytrec-eval-terrier)"
     started = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -440,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
                  "machine": machine(), "loadavg_start": loadavg(), "passes": args.passes, "warmup": args.warmup,
                  "queries": args.queries, "seed": args.seed, "quick": args.quick, "data_root": str(args.data_root),
                  "max_pass_seconds": args.max_pass_seconds, "taskset": args.taskset, "pythons": pys,
-                 "interleave": args.interleave, "min_pass_queries": args.min_pass_queries},
+                 "interleave": args.interleave, "min_pass_queries": args.min_pass_queries,
+                 "build_rounds": args.build_rounds},
         "peer_install": install, "engines": {}, "corpora": {}, "results": []}
 
     log(f"output: {out_dir}")

@@ -297,4 +297,65 @@ def test_paired_ratio_compares_passes_of_the_same_rotation() -> None:
         r["search"]["100"]["passes"] = [{"qps": q / 2} for q in passes]
     summary = report.summary_table(res)
     assert summary is not None and "QPS@10 paired" in summary.splitlines()[0]
-    assert summary.splitlines()[2].endswith("| 1.50x | 1.50x |")
+    assert summary.splitlines()[2].endswith("| 1.50x | 1.50x | - |")  # one build each: no build pairing
+
+
+def test_paired_build_ratio_compares_builds_of_the_same_round() -> None:
+    """With several build rounds, the summary's *build paired* cell is the median over rounds of the
+    fastest-building peer's build time / heron's in the same round."""
+    h = {"build_rounds": [4.0, 6.0, 4.0]}
+    p = {"build_rounds": [5.0, 6.6, 3.6]}  # ratios 1.25, 1.1, 0.9
+    assert report.paired_build_ratio(h, p) == pytest.approx(1.1)
+    assert report.paired_build_ratio({"build_rounds": [1.0]}, {"build_rounds": [2.0]}) is None  # one round
+    assert report.paired_build_ratio(h, {"build_rounds": [1.0, 2.0]}) is None  # unequal counts
+    res = {"meta": {"interleave": True, "build_rounds": 3},
+           "engines": {"heron": {"label": "heron", "status": "ok"}, "tantivy-lean": {"label": "t", "status": "ok"}},
+           "corpora": {"enwiki": {"label": "enwiki", "n_docs": 1000}},
+           "results": [_result("heron", "enwiki", 9000.0, 1.0), _result("tantivy-lean", "enwiki", 8000.0, 2.0)]}
+    for r, rounds in zip(res["results"], (h["build_rounds"], p["build_rounds"]), strict=True):
+        r["build"] = {"docs": 1000, "wall_s": sorted(rounds)[1], "docs_per_s": 1000 / sorted(rounds)[1],
+                      "rounds_wall_s": rounds}
+    summary = report.summary_table(res)
+    assert summary is not None and summary.splitlines()[0].endswith("| build paired |")
+    assert summary.splitlines()[2].endswith("| 1.10x |")
+    assert "each index built 3 times" in report.render(res)
+
+
+class _FileEngine(worker.Engine):
+    """A stand-in engine whose index is one file of the documents' ids."""
+
+    name = "file-engine"
+
+    def begin(self, index_dir: Path) -> None:
+        index_dir.mkdir(parents=True)
+        self.dir, self.ids = index_dir, []  # type: ignore[var-annotated]
+
+    def add_batch(self, docs: list[tuple[str, str, str]]) -> None:
+        self.ids += [d[0] for d in docs]
+
+    def finish(self) -> None:
+        (self.dir / "ids").write_text("\n".join(self.ids))
+
+
+def test_build_rounds_in_forked_children_leave_nothing_behind(tmp_path: Path) -> None:
+    """An extra build round runs in a forked child: it reports the child's timings, deletes its
+    index, and leaves the adapter unbuilt for the kept build."""
+    a = _write_gz(tmp_path / "a.jsonl.gz", [{"_id": f"a{i}", "title": "T", "text": f"x{i}"} for i in range(25)])
+    manifest = {"sources": [a], "replicas": 2}
+    eng = _FileEngine()
+    rec = worker.build_in_child(eng, manifest, tmp_path / "idx.round")
+    assert rec["docs"] == 50 and rec["wall_s"] > 0 and rec["cpu_s"] >= 0
+    assert not (tmp_path / "idx.round").exists()
+    assert not hasattr(eng, "ids")  # built in the child only
+    kept = worker.build_index(eng, manifest, tmp_path / "idx")
+    assert kept["docs"] == 50 and (tmp_path / "idx" / "ids").read_text().count("\n") == 49
+
+
+def test_a_failing_build_round_is_an_error(tmp_path: Path) -> None:
+    class Broken(_FileEngine):
+        def finish(self) -> None:
+            raise OSError("disk full")
+
+    a = _write_gz(tmp_path / "a.jsonl.gz", [{"_id": "a", "title": "", "text": "x"}])
+    with pytest.raises(RuntimeError, match="build round in a forked child failed"):
+        worker.build_in_child(Broken(), {"sources": [a], "replicas": 1}, tmp_path / "idx.round")
