@@ -76,28 +76,47 @@ def test_overlapping_pauses_in_threads_re_enable_once_the_last_ends() -> None:
 def test_writer_bulk_calls_pause_the_collector(monkeypatch: pytest.MonkeyPatch,
                                               tiny_docs: list[dict[str, Any]]) -> None:
     gc.enable()
-    states: list[bool] = []
-    real_flush = writer_mod.IndexWriter._flush_builder
-    real_add = writer_mod.IndexWriter._add_many
+    states: list[tuple[str, bool]] = []
+    cls = writer_mod.IndexWriter
 
-    def add_spy(self: Any, docs: Any) -> int:
-        states.append(gc.isenabled())
-        return int(real_add(self, docs))
+    def spy(name: str) -> None:
+        real = getattr(cls, name)
 
-    def flush_spy(self: Any) -> None:
-        states.append(gc.isenabled())
-        real_flush(self)
+        def wrapped(self: Any, *a: Any) -> Any:
+            states.append((name, gc.isenabled()))
+            return real(self, *a)
 
-    monkeypatch.setattr(writer_mod.IndexWriter, "_add_many", add_spy)
-    monkeypatch.setattr(writer_mod.IndexWriter, "_flush_builder", flush_spy)
+        monkeypatch.setattr(cls, name, wrapped)
+
+    for name in ("_add_unlogged", "_flush_builder", "_durable"):
+        spy(name)
     idx = heron.Index.in_memory()
     with idx.writer() as w:
         assert w.add_many(tiny_docs) == len(tiny_docs)
         assert gc.isenabled()
         w.flush()
-    assert states == [False, False]  # inside add_many and the flush, paused
+    assert states == [("_add_unlogged", False), ("_flush_builder", False)]  # a transaction's bulk add, a flush
     assert gc.isenabled()
     assert idx.stats().doc_count == len(tiny_docs)
+
+
+def test_a_live_writers_wait_for_its_log_runs_with_the_collector_on(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any, tiny_docs: list[dict[str, Any]]) -> None:
+    """Writer threads waiting on the log's fsync back to back must not keep the collector off."""
+    gc.enable()
+    seen: list[bool] = []
+    real = writer_mod.IndexWriter._durable
+
+    def durable(self: Any, seq: int) -> None:
+        seen.append(gc.isenabled())
+        real(self, seq)
+
+    monkeypatch.setattr(writer_mod.IndexWriter, "_durable", durable)
+    idx = heron.Index.create(str(tmp_path / "idx"), heron.IndexSettings())
+    with idx.writer(durability="request") as w:
+        assert w.add_many(tiny_docs) == len(tiny_docs)
+    assert seen == [True]
+    assert gc.isenabled()
 
 
 def test_writer_leaves_a_disabled_collector_disabled(tiny_docs: list[dict[str, Any]]) -> None:

@@ -123,8 +123,12 @@ class SegmentBuilder:
             self._term_ids[0].add_many([f"{d.title} {d.text}" if d.title else d.text for d in docs])
         else:
             for name, term_ids in zip(self.fields, self._term_ids, strict=True):
-                term_ids.add_many([d.title for d in docs] if name == "title" else [d.text for d in docs]
-                                  if name == "text" else [_meta_text(d, name) for d in docs])
+                if name == "title":
+                    term_ids.add_many([d.title for d in docs])
+                elif name == "text":
+                    term_ids.add_many([d.text for d in docs])
+                else:
+                    term_ids.add_many([_meta_text(d, name) for d in docs])
         size = sum(map(len, ids))
         if self.settings.store_documents:
             records = [bytes(memoryview(orjson.dumps(d.to_stored()))) for d in docs]  # copied: see add

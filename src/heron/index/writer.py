@@ -302,15 +302,15 @@ class IndexWriter:
         """Add or replace documents, all or nothing: every document is validated before any
         is added. For live writers one call is one log record (one fsync)."""
         self._check_open()
-        with gc_paused():  # a bulk call allocates many objects and no cycles (see gcpause)
-            return self._add_many(docs)
-
-    def _add_many(self, docs: Iterable[Document | Mapping[str, Any]]) -> int:
-        valid = [make_document(d, self.settings) for d in docs]
+        # bulk work allocates many objects and no cycles: the collector is paused for it (see
+        # gcpause), not for a live writer's wait on the log's fsync, so that writer threads
+        # waiting back to back cannot keep it off
+        with gc_paused():
+            valid = [make_document(d, self.settings) for d in docs]
         if not valid:
             return 0
         if not self.live:
-            with self._mutex:
+            with self._mutex, gc_paused():
                 self._check_open()
                 self._raise_build_error()
                 self._admit(len(valid))
