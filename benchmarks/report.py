@@ -314,7 +314,11 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
             "`benchmarks/.peers-venv`; Xapian with Debian's `/usr/bin/python3`), one job at a time, with "
             "OMP/MKL/OpenBLAS/NUMBA/RAYON threads = 1; builds use one indexing thread.",
             "- Build time counts the engine's own indexing calls only (documents are parsed from the shared "
-            "files in batches outside the timer); opening the built index is timed separately (in results.json).",
+            "files in batches outside the timer); opening the built index is timed separately (in results.json)."
+            + (f" Each index was built {meta['build_rounds']} times (every round's time is in results.json, "
+               "`build.rounds_wall_s`); the builds before the last ran in a forked child of the engine's worker and "
+               "their indexes were discarded, so the worker's memory and peak RSS are those of one build."
+               if (meta.get("build_rounds") or 1) > 1 else ""),
             "- The timed search call takes the normalised query string and returns `(external_id, score)` "
             "pairs: it includes building the engine's query object and mapping hits to ids.",
             "- Peak RSS: `getrusage(RUSAGE_SELF).ru_maxrss` of the engine's process after build and after queries "
