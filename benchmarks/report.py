@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,32 +61,27 @@ def metrics(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _paired_median(a: list[float], b: list[float]) -> float | None:
+    """Median of ``a[i] / b[i]`` over the pairs; None when the lists differ in length or hold no pair."""
+    if len(a) != len(b):
+        return None
+    rs = [x / y for x, y in zip(a, b, strict=True) if x and y]
+    return statistics.median(rs) if rs else None
+
+
 def paired_ratio(h: dict[str, Any], peer: dict[str, Any], k: int) -> float | None:
     """Median over passes of heron's QPS / the peer's in the same pass. In an interleaved run
     pass i of every engine runs in the same rotation, seconds apart, so each ratio compares the
     engines on the same state of the machine (whose speed here drifts by up to 1.5x over
     seconds, which a ratio of each engine's own median pass does not cancel)."""
-    a, b = h.get(f"passes{k}") or [], peer.get(f"passes{k}") or []
-    if len(a) != len(b):
-        return None
-    rs = sorted(x / y for x, y in zip(a, b, strict=True) if x and y)
-    if not rs:
-        return None
-    n = len(rs)
-    return rs[n // 2] if n % 2 else (rs[n // 2 - 1] + rs[n // 2]) / 2
+    return _paired_median(h.get(f"passes{k}") or [], peer.get(f"passes{k}") or [])
 
 
 def paired_build_ratio(h: dict[str, Any], peer: dict[str, Any]) -> float | None:
     """Median over build rounds of the peer's build time / heron's in the same round (> 1: heron
     faster), when both built the same number of times more than once."""
     a, b = h.get("build_rounds") or [], peer.get("build_rounds") or []
-    if len(a) < 2 or len(a) != len(b):
-        return None
-    rs = sorted(y / x for x, y in zip(a, b, strict=True) if x and y)
-    if not rs:
-        return None
-    n = len(rs)
-    return rs[n // 2] if n % 2 else (rs[n // 2 - 1] + rs[n // 2]) / 2
+    return _paired_median(b, a) if len(a) > 1 else None
 
 
 def engine_label(name: str, engines: dict[str, Any]) -> str:

@@ -31,6 +31,7 @@ import os
 import pickle
 import resource
 import shutil
+import statistics
 import sys
 import time
 import traceback
@@ -724,11 +725,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             if eng.fork_safe:
                 builds.append(build_in_child(eng, manifest, index_dir.with_name(index_dir.name + ".round")))
             gate.done()
-    walls = sorted(b["wall_s"] for b in builds)
-    wall = walls[len(walls) // 2] if len(walls) % 2 else (walls[len(walls) // 2 - 1] + walls[len(walls) // 2]) / 2
-    cpus = sorted(b["cpu_s"] for b in builds)
+    wall = statistics.median(b["wall_s"] for b in builds)
     n_docs = int(builds[-1]["docs"])
-    res["build"] = {"docs": n_docs, "wall_s": wall, "cpu_s": cpus[len(cpus) // 2],
+    res["build"] = {"docs": n_docs, "wall_s": wall, "cpu_s": statistics.median(b["cpu_s"] for b in builds),
                     "docs_per_s": n_docs / wall if wall > 0 else None,
                     "rounds_wall_s": [b["wall_s"] for b in builds], "rounds_started_at": [b["started_at"] for b in builds]}
     res["rss_mb"]["after_build"] = rss_mb()
