@@ -3,10 +3,11 @@
 What is measured (per engine, per corpus):
   * build: wall and CPU seconds of the engine's own indexing calls, single thread (documents are parsed
     from the shared files in batches of 10,000 outside the timer, so JSON parsing is not charged to anyone);
-    docs/s; with ``build_rounds`` N > 1 the median of N builds (the first N - 1 each in a forked child whose
-    index is discarded, the last one kept and searched; in an interleaved run each round alternates
-    across engines like the passes); index bytes on disk (files under the index directory, id maps included; in-memory engines
-    are saved or pickled untimed to size them, and say so); opening the built index is timed separately.
+    docs/s; with ``build_rounds`` N > 1 the median of N builds (the first N - 1 each in a forked child
+    whose index is discarded, the last one kept and searched; in an interleaved run each round
+    alternates across engines like the passes); index bytes on disk (files under the index
+    directory, id maps included; in-memory engines are saved or pickled untimed to size them, and
+    say so); opening the built index is timed separately.
   * queries, for k = 10 and k = 100: a warm-up of ``warmup`` queries, then ``passes`` timed passes over the
     query list; per pass wall time (QPS) and ``time.process_time`` (CPU ms per query); per query wall latency
     (percentiles over all timed passes). The timed call goes from the normalised query string to a list of
