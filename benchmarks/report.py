@@ -180,15 +180,12 @@ def summary_table(res: dict[str, Any]) -> str | None:
             rv = ratio(h["m"].get(key), bp[1]) if bp else None
             cells.append(f"{fmt_sig(rv)}x ({engine_label(bp[0], engines)})" if rv is not None and bp else "-")
         if paired:
-            for k in (10, 100):
-                bp = best_peer(crow, f"qps{k}")
+            for key, pair in (("qps10", lambda a, b: paired_ratio(a, b, 10)),
+                              ("qps100", lambda a, b: paired_ratio(a, b, 100)), ("build_dps", paired_build_ratio)):
+                bp = best_peer(crow, key)
                 peer = next((r for r in crow if bp and r["engine"] == bp[0]), None)
-                pr = paired_ratio(h["m"], peer["m"], k) if peer else None
+                pr = pair(h["m"], peer["m"]) if peer else None
                 cells.append(f"{fmt_sig(pr)}x" if pr is not None else "-")
-            bp = best_peer(crow, "build_dps")
-            peer = next((r for r in crow if bp and r["engine"] == bp[0]), None)
-            pr = paired_build_ratio(h["m"], peer["m"]) if peer else None
-            cells.append(f"{fmt_sig(pr)}x" if pr is not None else "-")
         rows.append(cells)
     if not rows:
         return None

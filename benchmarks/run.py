@@ -374,14 +374,19 @@ def run_interleaved(jobs: list[Job], qset: dict[str, Any], args: argparse.Namesp
         log(f"  {j.corpus} x {j.engine}: building")
         w.step(args.job_timeout, go=False)  # the worker reports its first build round (or once built and open)
         live.append(w)
+    if not live:
+        return []
+
+    def rotated(i: int) -> list[_Live]:
+        return live[i % len(live):] + live[: i % len(live)]
+
     for r in range(1, args.build_rounds):  # the other build rounds, the order rotating like the passes
-        log(f"  {jobs[0].corpus if jobs else ''}: build round {r + 1} of {args.build_rounds}")
-        for w in live[r % len(live):] + live[: r % len(live)]:
+        log(f"  {jobs[0].corpus}: build round {r + 1} of {args.build_rounds}")
+        for w in rotated(r):
             w.step(args.job_timeout)
-    for _k in jobs[0].job["ks"] if jobs else ():
+    for _k in jobs[0].job["ks"]:
         for p in range(args.passes):
-            order = live[p % len(live):] + live[: p % len(live)]
-            for w in order:
+            for w in rotated(p):
                 w.step(args.job_timeout)
     out = []
     for w in live:
