@@ -260,6 +260,11 @@ class RunResult:
     #: script started the server): a load-independent measure of the server's cost per request
     server_cpu_s: float | None = None
     rps_per_server_core: float | None = None
+    #: open loop: how late the load generator sent its requests (scheduled time to the request's
+    #: first byte written), p99 and max — small beside the latencies when the client kept to its
+    #: schedule, so that the latencies are the server's (and the network's), not the client's
+    client_lag_p99_ms: float | None = None
+    client_lag_max_ms: float | None = None
 
 
 def summarize(name: str, lat: list[float], errors: int, seconds: float, statuses: dict[Any, int],
@@ -306,9 +311,11 @@ async def closed_loop(url: str, payloads: list[bytes], connections: int, duratio
 
 
 async def open_loop(url: str, payloads: list[bytes], rate: float, duration: float, warmup: float,
-                    name: str, max_connections: int = 256, sink: list[float] | None = None) -> RunResult:
+                    name: str, max_connections: int = 256, sink: list[float] | None = None,
+                    lag_sink: list[float] | None = None) -> RunResult:
     """``rate`` requests a second on a schedule for ``warmup`` + ``duration`` s; latency from each
-    request's scheduled time, over the requests after the warm-up (also appended to ``sink``)."""
+    request's scheduled time, over the requests after the warm-up (also appended to ``sink``), and
+    the client's own lateness: scheduled time to send (appended to ``lag_sink``)."""
     u = urlsplit(url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
     idle: list[Conn] = []
@@ -321,6 +328,7 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
     n_total = n_warm + int(rate * duration)
     tasks: list[asyncio.Task[None]] = []
     finished: list[float] = []
+    lags: list[float] = []
 
     async def one(i: int, intended: float) -> None:
         nonlocal errors, opened
@@ -331,6 +339,8 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
             else:
                 conn = await Conn.open(host, port)
                 opened += 1
+            if i >= n_warm:
+                lags.append(time.perf_counter() - intended)
             try:
                 try:
                     status = await conn.send(payloads[i % len(payloads)])
@@ -374,7 +384,18 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
     elapsed = max(finished, default=start) - (start + n_warm / rate)
     if sink is not None:
         sink.extend(lat)
-    return summarize(name, lat, errors, max(elapsed, duration), statuses, offered=rate)
+    if lag_sink is not None:
+        lag_sink.extend(lags)
+    r = summarize(name, lat, errors, max(elapsed, duration), statuses, offered=rate)
+    _set_client_lag(r, lags)
+    return r
+
+
+def _set_client_lag(r: RunResult, lags: list[float]) -> None:
+    """Fill ``r``'s client-lag fields from the requests' lateness (seconds)."""
+    if lags:
+        r.client_lag_p99_ms = 1000 * float(np.percentile(lags, 99))
+        r.client_lag_max_ms = 1000 * max(lags)
 
 
 def wrk_closed(url: str, bodies: list[dict[str, Any]], connections: int, duration: float, path: str,
@@ -706,14 +727,17 @@ def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[Ru
         lines.append("")
     if runs:
         lines += ["## Load", "", "| run | tool | offered rps | achieved rps | requests | errors | p50 ms | p90 ms | "
-                  "p99 ms | p99.9 ms | max ms | requests per server CPU-s |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "p99 ms | p99.9 ms | max ms | client lag p99 ms | requests per server CPU-s |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in runs:
             offered = f"{r.offered_rps:.0f}" if r.offered_rps else "closed loop"
             lines.append(f"| {r.name} | {r.tool} | {offered} | {r.rps:.0f} | {r.requests} | {r.errors} | "
                          f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.p999_ms:.2f} | {r.max_ms:.2f} | "
+                         f"{'' if r.client_lag_p99_ms is None else f'{r.client_lag_p99_ms:.2f}'} | "
                          f"{'' if r.rps_per_server_core is None else f'{r.rps_per_server_core:.0f}'} |")
-        lines.append("")
+        lines += ["", "Client lag (open loop): how late the load generator sent its requests, from their "
+                  "scheduled time — the latencies count from the scheduled time, so a lag near them means "
+                  "the client, not the server, fell behind.", ""]
     if ingest:
         lines += ["## Query latency under concurrent ingest (open loop)", "",
                   "| snippets | offered query rps | offered writes/s | writes/s done | write errors | "
@@ -796,6 +820,7 @@ def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payload
     rounds = max(1, a.ingest_rounds)
     window = a.duration / rounds
     pooled: dict[str, list[float]] = {"idle": [], "under ingest": []}
+    pooled_lag: dict[str, list[float]] = {"idle": [], "under ingest": []}
     parts: dict[str, list[RunResult]] = {"idle": [], "under ingest": []}
     cpu: dict[str, float] = {"idle": 0.0, "under ingest": 0.0}
     writes: list[dict[str, Any]] = []
@@ -815,7 +840,7 @@ def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payload
                 cpu0 = tree_cpu_seconds(served.proc.pid) if served else None
                 t0 = time.monotonic()
                 r = run(open_loop(url, payloads, a.rate, window, warmup, f"open, {label}, {state}",
-                                  sink=pooled[state]))
+                                  sink=pooled[state], lag_sink=pooled_lag[state]))
                 t1 = time.monotonic()
                 if load is not None:
                     writes.append(load.stop((t0 + warmup, t1)))
@@ -833,6 +858,7 @@ def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payload
         name = f"open, {label}, {state}" + (f" ({rounds} rounds pooled)" if rounds > 1 else "")
         r = summarize(name, pooled[state], sum(r.errors for r in rs), sum(r.seconds for r in rs), statuses,
                       offered=a.rate)
+        _set_client_lag(r, pooled_lag[state])
         if served is not None:
             r.server_cpu_s = cpu[state]
             r.rps_per_server_core = r.requests / cpu[state] if cpu[state] > 0 else None
@@ -847,6 +873,8 @@ def ingest_phase(a: argparse.Namespace, url: str, served: Served | None, payload
         **_pooled_writes(writes, ingest_seconds),
         "query_idle_p50_ms": idle.p50_ms, "query_idle_p99_ms": idle.p99_ms, "query_idle_errors": idle.errors,
         "query_ingest_p50_ms": busy.p50_ms, "query_ingest_p99_ms": busy.p99_ms, "query_ingest_errors": busy.errors,
+        "query_idle_client_lag_p99_ms": idle.client_lag_p99_ms,
+        "query_ingest_client_lag_p99_ms": busy.client_lag_p99_ms,
         "p99_ratio": busy.p99_ms / idle.p99_ms if idle.p99_ms > 0 else None,
         "round_p99_ratios": round_ratios,
         "round_idle_p99_ms": [r.p99_ms for r in parts["idle"]],

@@ -69,6 +69,9 @@ def test_phases_and_report(loadtest: ModuleType, live: LiveServer, index_path: P
     assert len(runs) == 4 and all(r["errors"] == 0 and r["requests"] > 0 for r in runs)
     opened = [r for r in runs if r["offered_rps"]]
     assert all(abs(r["requests"] - 25) <= 1 for r in opened)  # 50/s for 0.5 s, as scheduled
+    for r in opened:  # each request is sent before it is answered: the lag is below the latency
+        assert 0 <= r["client_lag_p99_ms"] <= r["p99_ms"] and r["client_lag_max_ms"] <= r["max_ms"]
+    assert all(r["client_lag_p99_ms"] is None for r in runs if not r["offered_rps"])  # closed loop: none
     md = out.with_suffix(".md").read_text()
     assert "Server overhead" in md and "| open, snippets on |" in md
     assert f"Client processes' niceness: {os.getpriority(os.PRIO_PROCESS, 0)}" in md  # left as it was
@@ -120,6 +123,8 @@ def test_ingest_phase(loadtest: ModuleType, tmp_path: Path) -> None:
     [g] = report["ingest"]
     assert g["writes_acked"] > 0 and g["writes_in_window"] > 0 and g["write_errors"] == 0
     assert set(g["write_status_counts"]) == {"200"} and g["write_p99_ms"] > 0 and g["p99_ratio"] is not None
+    assert 0 <= g["query_idle_client_lag_p99_ms"] <= g["query_idle_p99_ms"]
+    assert 0 <= g["query_ingest_client_lag_p99_ms"] <= g["query_ingest_p99_ms"]
     assert "Query latency under concurrent ingest" in out.with_suffix(".md").read_text()
     # the served copy is gone and the original index was not written to
     assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.jsonl", "idx", "q.txt", "report.json", "report.md"]
