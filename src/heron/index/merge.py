@@ -16,7 +16,7 @@ import numpy as np
 from heron import kernels
 from heron.codec.store import StoreBuilder
 from heron.index.manifest import SegmentMeta
-from heron.index.segment import Columns, SegmentData, SegmentReader
+from heron.index.segment import Columns, SegmentData, SegmentReader, TermBlob
 from heron.vectors.store import VectorData, merge_vector_data
 
 
@@ -48,6 +48,24 @@ class TieredMergePolicy:
         return merges
 
 
+def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[TermBlob, list[np.ndarray]]:
+    """The union of the segments' sorted term dictionaries and, per segment, each of its terms'
+    ordinal in it — merged as bytes by a kernel that releases the GIL (a live writer's other
+    threads keep answering writes meanwhile): no Python string per term."""
+    parts = [r.term_bytes() for r in readers]
+    counts = np.array([len(off) - 1 for _, off in parts], dtype=np.int64)
+    runs = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=runs[1:])
+    blob = np.concatenate([b for b, _ in parts]) if parts else np.zeros(0, dtype=np.uint8)
+    off = np.zeros(int(runs[-1]) + 1, dtype=np.int64)
+    at = 0
+    for (b, o), t0 in zip(parts, runs[:-1].tolist(), strict=True):  # each part's offsets, shifted into the blob
+        off[t0 + 1 : t0 + len(o)] = o[1:] + at
+        at += len(b)
+    out_blob, out_off, remap = kernels.impl().merge_sorted_terms(blob, off, runs)
+    return TermBlob(out_blob, out_off), [remap[runs[i] : runs[i + 1]] for i in range(len(parts))]
+
+
 def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None], n_fields: int) -> SegmentData:
     """Combine segments (in order) into one ``SegmentData`` without their deleted docs.
 
@@ -55,18 +73,15 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     list's kept postings, pass 2 copies them; segments are visited in order and their documents
     renumbered upwards, so every merged list stays sorted by document. Stored documents are
     not re-encoded where a whole block of them lives (:meth:`StoreReader.copy_live`)."""
-    term_lists = [r.term_list() for r in readers]
-    merged_terms = sorted(set().union(*term_lists)) if term_lists else []
-    pos = {t: i for i, t in enumerate(merged_terms)}
+    k = kernels.impl()
+    merged_terms, remaps = _merge_dictionaries(readers)
     n_lists = len(merged_terms) * n_fields
     df = np.zeros(n_lists, dtype=np.int64)
-    k = kernels.impl()
     plan = []
     base = 0
-    for r, live, terms in zip(readers, lives, term_lists, strict=True):
+    for r, live, remap in zip(readers, lives, remaps, strict=True):
         keep = np.ones(r.doc_count, dtype=np.bool_) if live is None else live.astype(np.bool_)
         newdoc = np.cumsum(keep) - 1 + base
-        remap = np.array([pos[t] for t in terms], dtype=np.int64)
         list_map = (remap[:, None] * n_fields + np.arange(n_fields, dtype=np.int64)).ravel()
         list_start = np.asarray(r.list_start, dtype=np.int64)
         k.count_live_postings(r.docs, list_start, keep, list_map, df)

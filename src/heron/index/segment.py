@@ -50,13 +50,25 @@ class Columns:
     extra: dict[str, list[Any]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TermBlob:
+    """A sorted term dictionary as UTF-8 bytes (term ``i`` is ``blob[off[i]:off[i + 1]]``): what a
+    merge produces, without a Python string per term."""
+
+    blob: np.ndarray  # uint8
+    off: np.ndarray  # int64, one more than the terms
+
+    def __len__(self) -> int:
+        return len(self.off) - 1
+
+
 @dataclass(slots=True)
 class SegmentData:
     """Everything needed to write a segment. Postings are in posting-list order: list
     ``t * n_fields + f`` (term ordinal ``t`` of the sorted ``terms``, field ``f``) holds the
     next ``list_df[l]`` postings, sorted by document."""
 
-    terms: list[str]
+    terms: list[str] | TermBlob
     list_df: np.ndarray  # int64 postings per (term, field) list; len(terms) * n_fields of them
     doc: np.ndarray  # uint32 doc per posting
     tf: np.ndarray  # uint32
@@ -144,7 +156,10 @@ def write_segment(
         npp = norms[fields, docs]
     k = kernels.impl()
     blk_last, imp_off, imp_tf, imp_norm, _ = k.block_metadata(docs, tfs, list_start, npp)
-    terms_blob, terms_off = _blob(data.terms)
+    if isinstance(data.terms, TermBlob):
+        terms_blob, terms_off = data.terms.blob, data.terms.off
+    else:
+        terms_blob, terms_off = _blob(data.terms)
     ids_blob, ids_off = _blob(data.ids)
     words, dbits, tbits = k.pack_postings(docs, tfs, list_start)
     imp_count = np.diff(imp_off).astype(np.uint8)  # a block's frontier has <= BLOCK pairs
@@ -294,6 +309,11 @@ class SegmentReader:
         return lub
 
     # -- terms -------------------------------------------------------------------------
+    def term_bytes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted term dictionary as (UTF-8 blob, offsets): term ``i`` is
+        ``blob[off[i]:off[i + 1]]``."""
+        return self._terms_blob, self._terms_off
+
     def term_list(self) -> list[str]:
         b = self._terms_blob.tobytes()
         off = self._terms_off.tolist()

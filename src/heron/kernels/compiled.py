@@ -1004,6 +1004,53 @@ def copy_live_postings(docs, tfs, list_start, keep, newdoc, list_map, pos, out_d
 
 
 @njit(cache=True, nogil=True)
+def merge_sorted_terms(blob, off, runs):  # type: ignore[no-untyped-def]
+    """k-way merge of sorted term runs: at each step the smallest head (byte order) becomes the
+    next merged term and every run whose head equals it advances (k is a merge's segment count:
+    a linear scan of the heads). Releases the GIL: a merge's other threads (a live writer's
+    acknowledgements) keep running."""
+    k = len(runs) - 1
+    total = len(off) - 1
+    cur = runs[:-1].copy()
+    rep = np.empty(total, dtype=np.int64)  # input index of each merged term
+    remap = np.empty(total, dtype=np.int64)
+    m = 0
+    size = 0
+    while True:
+        best = -1
+        for r in range(k):
+            if cur[r] < runs[r + 1]:
+                if best < 0:
+                    best = r
+                else:
+                    t = cur[r]
+                    b = cur[best]
+                    if _cmp_bytes(blob, off[t], off[t + 1], blob, off[b], off[b + 1]) < 0:
+                        best = r
+        if best < 0:
+            break
+        t0 = cur[best]
+        rep[m] = t0
+        size += off[t0 + 1] - off[t0]
+        for r in range(k):
+            t = cur[r]
+            if t < runs[r + 1] and _cmp_bytes(blob, off[t], off[t + 1], blob, off[t0], off[t0 + 1]) == 0:
+                remap[t] = m
+                cur[r] = t + 1
+        m += 1
+    out = np.empty(size, dtype=np.uint8)
+    out_off = np.zeros(m + 1, dtype=np.int64)
+    at = 0
+    for i in range(m):
+        t = rep[i]
+        for j in range(off[t], off[t + 1]):
+            out[at] = blob[j]
+            at += 1
+        out_off[i + 1] = at
+    return out, out_off, remap
+
+
+@njit(cache=True, nogil=True)
 def list_bounds(imp_off, imp_tf, imp_norm, list_bstart, n_fields, kn):  # type: ignore[no-untyped-def]
     """Per (term, field) list ``j``, the max over its blocks' impacts of the float32 saturation
     with ``kn[j % n_fields, norm]`` (once per snapshot: ``kn`` follows the statistics)."""
@@ -1445,6 +1492,8 @@ def warmup() -> None:
         count_live_postings(d, ls, keep, list_of, np.zeros(2, dtype=np.int64))
         copy_live_postings(d, t, ls, keep, np.arange(3, dtype=np.int64), list_of, np.array([0, 2]),
                            np.zeros(4, dtype=np.uint32), np.zeros(4, dtype=np.uint32))
+    merge_sorted_terms(np.frombuffer(b"abb", dtype=np.uint8).copy(), np.arange(4, dtype=np.int64),
+                       np.array([0, 2, 3], dtype=np.int64))  # a merge's concatenated dictionaries
     fill_postings(tid, lens, keep, newdoc, list_of, np.full(2, -1, dtype=np.int64), np.array([0, 2]),
                   np.zeros(3, dtype=np.uint32), np.zeros(3, dtype=np.uint32))
     text = np.frombuffer("a b\u3000a".encode(), dtype=np.uint8)

@@ -379,6 +379,19 @@ def copy_live_postings(docs: np.ndarray, tfs: np.ndarray, list_start: np.ndarray
                 pos[list_map[i]] = at + 1
 
 
+def merge_sorted_terms(blob: np.ndarray, off: np.ndarray, runs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge, term dictionaries: ``runs`` (k + 1 boundaries) splits the terms ``blob[off[t]:off[t + 1]]``
+    into k runs, each strictly ascending in byte order (UTF-8 bytes order like code points). Returns
+    the union in byte order as (blob, offsets) and, per input term, its ordinal in the union."""
+    terms = [bytes(blob[off[t]:off[t + 1]]) for t in range(len(off) - 1)]
+    merged = sorted(set(terms))
+    pos = {t: i for i, t in enumerate(merged)}
+    remap = np.array([pos[t] for t in terms], dtype=np.int64)
+    out_off = np.zeros(len(merged) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in merged], out=out_off[1:])
+    return np.frombuffer(b"".join(merged), dtype=np.uint8).copy(), out_off, remap
+
+
 def lookup_terms_hashed(terms_blob: np.ndarray, terms_off: np.ndarray, table: np.ndarray, q: np.ndarray) -> np.ndarray:
     """``lookup_terms`` through ``term_hash_table``: probe from the term's slot until its ordinal
     or an empty slot. Same answer as the binary search."""
