@@ -260,9 +260,10 @@ class RunResult:
     #: script started the server): a load-independent measure of the server's cost per request
     server_cpu_s: float | None = None
     rps_per_server_core: float | None = None
-    #: open loop: how late the load generator sent its requests (scheduled time to the request's
-    #: first byte written), p99 and max — small beside the latencies when the client kept to its
-    #: schedule, so that the latencies are the server's (and the network's), not the client's
+    #: open loop: how late the load generator started its requests (scheduled time to the moment
+    #: its event loop began the request, before any wait for a free connection, which the server
+    #: can cause), p99 and max — small beside the latencies when the client kept to its schedule,
+    #: so that the latencies are the server's (and the network's), not the client's
     client_lag_p99_ms: float | None = None
     client_lag_max_ms: float | None = None
 
@@ -315,7 +316,7 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
                     lag_sink: list[float] | None = None) -> RunResult:
     """``rate`` requests a second on a schedule for ``warmup`` + ``duration`` s; latency from each
     request's scheduled time, over the requests after the warm-up (also appended to ``sink``), and
-    the client's own lateness: scheduled time to send (appended to ``lag_sink``)."""
+    the client's own lateness: scheduled time to the request's start (appended to ``lag_sink``)."""
     u = urlsplit(url)
     host, port = u.hostname or "127.0.0.1", u.port or 80
     idle: list[Conn] = []
@@ -332,6 +333,8 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
 
     async def one(i: int, intended: float) -> None:
         nonlocal errors, opened
+        if i >= n_warm:
+            lags.append(time.perf_counter() - intended)
         async with slots:
             reused = bool(idle)
             if idle:
@@ -339,8 +342,6 @@ async def open_loop(url: str, payloads: list[bytes], rate: float, duration: floa
             else:
                 conn = await Conn.open(host, port)
                 opened += 1
-            if i >= n_warm:
-                lags.append(time.perf_counter() - intended)
             try:
                 try:
                     status = await conn.send(payloads[i % len(payloads)])
@@ -735,9 +736,9 @@ def markdown(meta: dict[str, Any], overhead: list[dict[str, Any]], runs: list[Ru
                          f"{r.p50_ms:.2f} | {r.p90_ms:.2f} | {r.p99_ms:.2f} | {r.p999_ms:.2f} | {r.max_ms:.2f} | "
                          f"{'' if r.client_lag_p99_ms is None else f'{r.client_lag_p99_ms:.2f}'} | "
                          f"{'' if r.rps_per_server_core is None else f'{r.rps_per_server_core:.0f}'} |")
-        lines += ["", "Client lag (open loop): how late the load generator sent its requests, from their "
-                  "scheduled time — the latencies count from the scheduled time, so a lag near them means "
-                  "the client, not the server, fell behind.", ""]
+        lines += ["", "Client lag (open loop): how late the load generator started its requests after their "
+                  "scheduled time (before waiting for a free connection) — the latencies count from the "
+                  "scheduled time, so a lag near them means the client, not the server, fell behind.", ""]
     if ingest:
         lines += ["## Query latency under concurrent ingest (open loop)", "",
                   "| snippets | offered query rps | offered writes/s | writes/s done | write errors | "
