@@ -88,7 +88,7 @@ def test_writer_bulk_calls_pause_the_collector(monkeypatch: pytest.MonkeyPatch,
 
         monkeypatch.setattr(cls, name, wrapped)
 
-    for name in ("_add_unlogged", "_flush_builder", "_durable"):
+    for name in ("_add_unlogged", "_flush_builder"):
         spy(name)
     idx = heron.Index.in_memory()
     with idx.writer() as w:

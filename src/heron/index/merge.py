@@ -53,15 +53,12 @@ def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[TermBlob, list[np
     ordinal in it — merged as bytes by a kernel that releases the GIL (a live writer's other
     threads keep answering writes meanwhile): no Python string per term."""
     parts = [r.term_bytes() for r in readers]
-    counts = np.array([len(off) - 1 for _, off in parts], dtype=np.int64)
     runs = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=runs[1:])
+    np.cumsum([len(o) - 1 for _, o in parts], out=runs[1:])
     blob = np.concatenate([b for b, _ in parts]) if parts else np.zeros(0, dtype=np.uint8)
-    off = np.zeros(int(runs[-1]) + 1, dtype=np.int64)
-    at = 0
-    for (b, o), t0 in zip(parts, runs[:-1].tolist(), strict=True):  # each part's offsets, shifted into the blob
-        off[t0 + 1 : t0 + len(o)] = o[1:] + at
-        at += len(b)
+    off = np.zeros(int(runs[-1]) + 1, dtype=np.int64)  # the terms' offsets in the concatenated blob
+    if parts:
+        np.cumsum(np.concatenate([np.diff(o) for _, o in parts]), out=off[1:])
     out_blob, out_off, remap = kernels.impl().merge_sorted_terms(blob, off, runs)
     return TermBlob(out_blob, out_off), [remap[runs[i] : runs[i + 1]] for i in range(len(parts))]
 
