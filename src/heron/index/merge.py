@@ -9,14 +9,17 @@ its own. Merging drops deleted documents; searchers keep their snapshot meanwhil
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import compress
+from typing import Any
 
 import numpy as np
 
 from heron import kernels
 from heron.codec.store import StoreBuilder
 from heron.index.manifest import SegmentMeta
-from heron.index.segment import Columns, SegmentData, SegmentReader, TermBlob
+from heron.index.segment import Columns, SegmentData, SegmentReader, Utf8Blob
 from heron.vectors.store import VectorData, merge_vector_data
 
 
@@ -48,7 +51,7 @@ class TieredMergePolicy:
         return merges
 
 
-def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[TermBlob, list[np.ndarray]]:
+def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[Utf8Blob, list[np.ndarray]]:
     """The union of the segments' sorted term dictionaries and, per segment, each of its terms'
     ordinal in it — merged as bytes by a kernel that releases the GIL (a live writer's other
     threads keep answering writes meanwhile): no Python string per term."""
@@ -60,7 +63,7 @@ def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[TermBlob, list[np
     if parts:
         np.cumsum(np.concatenate([np.diff(o) for _, o in parts]), out=off[1:])
     out_blob, out_off, remap = kernels.impl().merge_sorted_terms(blob, off, runs)
-    return TermBlob(out_blob, out_off), [remap[runs[i] : runs[i + 1]] for i in range(len(parts))]
+    return Utf8Blob(out_blob, out_off), [remap[runs[i] : runs[i + 1]] for i in range(len(parts))]
 
 
 def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None], n_fields: int) -> SegmentData:
@@ -88,7 +91,7 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     np.cumsum(df[:-1], out=at[1:])
     doc = np.empty(int(df.sum()), dtype=np.uint32)
     tf = np.empty(len(doc), dtype=np.uint32)
-    ids: list[str] = []
+    id_parts: list[tuple[np.ndarray, np.ndarray]] = []
     store = StoreBuilder()
     cols = Columns()
     vec_parts: list[VectorData] = []
@@ -96,19 +99,24 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     for r, live, (keep, newdoc, list_map, list_start) in zip(readers, lives, plan, strict=True):
         k.copy_live_postings(r.docs, r.tfs, list_start, keep, newdoc, list_map, at, doc, tf)
         len_parts.append(np.asarray(r.lengths)[:, keep])
-        all_ids = r.all_ids()
-        kept = np.flatnonzero(keep).tolist()
-        ids.extend(all_ids[i] for i in kept)
+        # per-document values: copied by C loops (itertools.compress over the keep flags, or
+        # whole lists when nothing was deleted), not a Python generator per value
+        flags = None if live is None else keep.tolist()
+
+        def kept(values: list[Any], flags: list[bool] | None = flags) -> Iterable[Any]:
+            return values if flags is None else compress(values, flags)
+
+        id_parts.append(r.id_bytes(None if live is None else keep))  # bytes: no string per id
         if r.store is not None:  # blocks whose documents all live are copied compressed
             r.store.copy_live(store, keep)
         c = r.columns()
-        cols.date.extend(c.date[i] for i in kept)
-        cols.last_updated.extend(c.last_updated[i] for i in kept)
-        cols.domain.extend(c.domain[i] for i in kept)
-        cols.url.extend(c.url[i] for i in kept)
-        cols.language.extend(c.language[i] for i in kept)
+        cols.date.extend(kept(c.date))
+        cols.last_updated.extend(kept(c.last_updated))
+        cols.domain.extend(kept(c.domain))
+        cols.url.extend(kept(c.url))
+        cols.language.extend(kept(c.language))
         for name, v in c.extra.items():
-            cols.extra.setdefault(name, []).extend(v[i] for i in kept)
+            cols.extra.setdefault(name, []).extend(kept(v))
         if r.vectors is not None:  # passages of deleted documents are dropped, doc ids renumbered
             vec_parts.append(r.vectors.data(None if live is None else keep, newdoc))
     lengths = np.concatenate(len_parts, axis=1) if len_parts else np.zeros((n_fields, 0), np.uint32)
@@ -118,7 +126,7 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
         doc=doc,
         tf=tf,
         lengths=lengths.astype(np.uint32),
-        ids=ids,
+        ids=Utf8Blob.concat(id_parts),
         records=store,
         columns=cols,
         vectors=merge_vector_data(vec_parts),

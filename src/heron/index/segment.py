@@ -51,12 +51,23 @@ class Columns:
 
 
 @dataclass(frozen=True, slots=True)
-class TermBlob:
-    """A sorted term dictionary as UTF-8 bytes (term ``i`` is ``blob[off[i]:off[i + 1]]``): what a
-    merge produces, without a Python string per term."""
+class Utf8Blob:
+    """Strings as UTF-8 bytes (string ``i`` is ``blob[off[i]:off[i + 1]]``): what a merge gives
+    the segment writer for its term dictionary (sorted) and its document ids (in document
+    order), without a Python string each."""
 
     blob: np.ndarray  # uint8
-    off: np.ndarray  # int64, one more than the terms
+    off: np.ndarray  # int64, one more than the strings
+
+    @classmethod
+    def concat(cls, parts: list[tuple[np.ndarray, np.ndarray]]) -> Utf8Blob:
+        """Strings given as (bytes, lengths) parts, one after another."""
+        if not parts:
+            return cls(np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64))
+        lengths = np.concatenate([n for _, n in parts]).astype(np.int64)
+        off = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=off[1:])
+        return cls(np.concatenate([b for b, _ in parts]), off)
 
     def __len__(self) -> int:
         return len(self.off) - 1
@@ -68,12 +79,12 @@ class SegmentData:
     ``t * n_fields + f`` (term ordinal ``t`` of the sorted ``terms``, field ``f``) holds the
     next ``list_df[l]`` postings, sorted by document."""
 
-    terms: list[str] | TermBlob
+    terms: list[str] | Utf8Blob
     list_df: np.ndarray  # int64 postings per (term, field) list; len(terms) * n_fields of them
     doc: np.ndarray  # uint32 doc per posting
     tf: np.ndarray  # uint32
     lengths: np.ndarray  # uint32 [fields, docs]
-    ids: list[str]
+    ids: list[str] | Utf8Blob
     #: stored JSON per doc (may be empty when not stored), or a merge's blocks of them
     records: list[bytes] | StoreBuilder
     columns: Columns
@@ -156,11 +167,11 @@ def write_segment(
         npp = norms[fields, docs]
     k = kernels.impl()
     blk_last, imp_off, imp_tf, imp_norm, _ = k.block_metadata(docs, tfs, list_start, npp)
-    if isinstance(data.terms, TermBlob):
+    if isinstance(data.terms, Utf8Blob):
         terms_blob, terms_off = data.terms.blob, data.terms.off
     else:
         terms_blob, terms_off = _blob(data.terms)
-    ids_blob, ids_off = _blob(data.ids)
+    ids_blob, ids_off = (data.ids.blob, data.ids.off) if isinstance(data.ids, Utf8Blob) else _blob(data.ids)
     words, dbits, tbits = k.pack_postings(docs, tfs, list_start)
     imp_count = np.diff(imp_off).astype(np.uint8)  # a block's frontier has <= BLOCK pairs
     arrays: dict[str, np.ndarray] = {
@@ -405,6 +416,14 @@ class SegmentReader:
         if ids is None:
             ids = self._ids = self.all_ids()
         return ids
+
+    def id_bytes(self, keep: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The UTF-8 bytes and byte lengths of the documents' ids, in document order (only the
+        documents where ``keep`` is true, when given)."""
+        lengths = np.diff(self._ids_off)
+        if keep is None:
+            return np.asarray(self._ids_blob), lengths
+        return np.asarray(self._ids_blob)[np.repeat(keep, lengths)], lengths[keep]
 
     def all_ids(self) -> list[str]:
         b = self._ids_blob.tobytes()
