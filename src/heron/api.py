@@ -107,7 +107,7 @@ class Index:
         / ``"async"``: live writes, each acknowledged once in the write-ahead log and searchable
         within ``refresh_interval_s`` (see :class:`~heron.IndexWriter` for the options).
         """
-        w = IndexWriter(self.directory, on_commit=self.refresh, durability=durability,
+        w = IndexWriter(self.directory, on_commit=self._after_commit, durability=durability,
                         on_refresh=self._reader.install, **options)
         self._writer = weakref.ref(w)
         return w
@@ -149,6 +149,15 @@ class Index:
                 self._reader.install(w.refresh())
             else:  # a process writer installs the state it publishes before refresh() returns
                 w.refresh()
+        else:
+            self._reader.reload_if_open()
+
+    def _after_commit(self) -> None:
+        """A writer committed or swapped in a merge (its lock held): serve what it has flushed
+        (a live writer's buffer is not flushed here, under its lock; its next refresh does)."""
+        w = self._writer() if self._writer is not None else None
+        if isinstance(w, IndexWriter) and w.live and not w.closed:
+            self._reader.install(w.snapshot())
         else:
             self._reader.reload_if_open()
 

@@ -576,12 +576,14 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
     writer: IndexWriter | None = None
     last_state: list[bytes] = []
 
-    def publish(*_: Any) -> None:
+    def publish(*_: Any, flush: bool = False) -> None:
         w = writer
         if w is None or w.closed:
             return
+        if flush:  # buffered writes become visible: flushed outside the lock (writes go on)
+            w.refresh()
         with w._mutex:  # compute and send under the writer's lock: states arrive in order
-            s = w.refresh()
+            s = w.snapshot()  # what is flushed so far, never a flush under the lock
             packed = [None if v.live is None else (np.packbits(v.live), len(v.live)) for v in s.segments]
             data = pickle.dumps(("state", s.manifest, packed), pickle.HIGHEST_PROTOCOL)
             last_state[:] = [data]
@@ -593,7 +595,7 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
     try:
         writer = IndexWriter(FsDirectory(path), durability=durability, on_commit=publish, on_refresh=publish,
                              **options)
-        publish()
+        publish(flush=True)
     except BaseException as e:
         if listener is not None:
             listener.close()
@@ -609,7 +611,7 @@ def _child_main(path: str, durability: str, options: dict[str, Any], conn: Any, 
             elif method == "attached":
                 out = len(peers) - 1
             elif method == "refresh":
-                publish()
+                publish(flush=True)
                 out = None
             else:
                 out = getattr(writer, method)(*args, **kwargs)

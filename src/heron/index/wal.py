@@ -371,8 +371,18 @@ class WriteAheadLog:
 
     def drop_old(self) -> None:
         """Delete files superseded by the last roll (after the manifest was published)."""
+        self.drop(self.take_old())
+
+    def take_old(self) -> list[str]:
+        """The files superseded by the rolls so far, to :meth:`drop` once the manifest that
+        covers them is published (taken under the writer's lock, before any later roll: what
+        a later roll supersedes is not covered yet)."""
         with self._lock:
             old, self._old = self._old, []
+        return old
+
+    def drop(self, old: list[str]) -> None:
+        """Delete files returned by :meth:`take_old` (no lock needed: nothing else uses them)."""
         for name in old:
             with contextlib.suppress(FileNotFoundError):
                 (self.path / name).unlink()

@@ -37,6 +37,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,7 +47,7 @@ from heron.errors import ConfigError, HeronError, StorageError, WriteRejectedErr
 from heron.index.gcpause import gc_paused
 from heron.index.manifest import Manifest, SegmentMeta
 from heron.index.merge import LIVE_MERGE_POLICY, TieredMergePolicy, merge_segments
-from heron.index.segment import SegmentReader, read_live_docs, write_live_docs, write_segment
+from heron.index.segment import SegmentData, SegmentReader, read_live_docs, write_live_docs, write_segment
 from heron.index.segment_writer import SegmentBuilder
 from heron.storage.directory import Directory
 
@@ -60,6 +61,25 @@ WRITE_MODES = ("commit", "request", "async")
 DEFAULT_REFRESH_INTERVAL_S = 0.5
 
 log = logging.getLogger("heron.writer")
+
+
+@dataclass(slots=True)
+class _Flushing:
+    """A buffer being built into segment ``name`` outside the writer's lock."""
+
+    name: str
+    epoch: int
+    builder: SegmentBuilder
+    #: the ids live in that buffer when it was detached
+    live_ids: frozenset[str]
+    #: the built segment (kept when writing it failed: the retry only writes)
+    data: SegmentData | None = None
+    #: being built or written now (False: failed, waiting for the next flush to retry it)
+    running: bool = False
+    #: ids written or deleted since (their copy in the new segment is deleted when it joins)
+    superseded: set[str] = field(default_factory=set)
+    #: its files, written without fsync (the commit that names them syncs them)
+    unsynced: list[str] = field(default_factory=list)
 
 
 class IndexWriter:
@@ -125,6 +145,8 @@ class IndexWriter:
         self._epoch = 0
         self._merging: tuple[list[str], str, int] | None = None  # sources, new name, epoch
         self._merge_thread: threading.Thread | None = None
+        #: the buffer being built and written outside the lock (one at a time), if any
+        self._flushing: _Flushing | None = None
         self._session = os.urandom(4).hex()
         self._cv = threading.Condition(self._mutex)
         self._pool: Any = None
@@ -272,7 +294,7 @@ class IndexWriter:
         self._changes += 1
         if seq:
             self._applied_seq = seq
-        if self._buffer_full():
+        if self._flushing is None and self._buffer_full():
             self.flush()
 
     def _add_unlogged(self, docs: list[Document]) -> None:
@@ -281,14 +303,14 @@ class IndexWriter:
         i = 0
         while i < len(docs):
             part = docs[i:i + max(1, self.settings.writer_buffer_docs - self._builder.slots)]
-            if self._segments:
+            if self._segments or self._flushing is not None:
                 for d in part:
                     self._delete_committed(d.id)
             self._builder.add_many(part)
             self._pending_docs += len(part)
             self._changes += len(part)
             i += len(part)
-            if self._buffer_full(estimate_ram=True):
+            if self._flushing is None and self._buffer_full(estimate_ram=True):
                 self.flush()
 
     def _buffer_full(self, estimate_ram: bool = False) -> bool:
@@ -487,7 +509,13 @@ class IndexWriter:
         return found
 
     def _delete_committed(self, doc_id: str) -> bool:
+        """Mark ``doc_id`` deleted in the segments (and in the buffer being flushed, when its
+        segment is registered); returns whether a live copy was there."""
         found = False
+        f = self._flushing
+        if f is not None and doc_id not in f.superseded:
+            f.superseded.add(doc_id)
+            found = doc_id in f.live_ids
         for meta in self._segments:
             doc = self._reader(meta).doc_for_id(doc_id)
             if doc >= 0:
@@ -499,12 +527,28 @@ class IndexWriter:
         return found
 
     # -- flush / commit ---------------------------------------------------------------------
+    # A flush turns the buffer into a segment: analysis, postings, compression, files — tens of
+    # milliseconds for a few hundred documents. Refreshes and commits do it outside the lock
+    # (Lucene's concurrent flush): under the lock the buffer is swapped for an empty one and a
+    # segment name taken; it is built and written meanwhile, writes going to the new buffer; under
+    # the lock again it joins the segments, and the ids that later writes replaced or deleted
+    # (``_Flushing.superseded``) are marked deleted in it. One flush runs at a time; a commit
+    # waits for it, so a manifest never names a log position whose documents are not in it.
     def flush(self) -> None:
         """Write buffered documents as a new (not yet committed) segment."""
         with self._mutex:
             self._flush()
 
     def _flush(self) -> None:
+        """Flush the buffer with the lock held (after the flush in flight, if any, is registered)."""
+        job = self._detach() if self._flushing is not None else None
+        if job is not None:  # a flush that failed before: retried here, under the lock
+            try:
+                self._register_flush(job, self._run_flush(job))
+            except BaseException:
+                job.running = False
+                raise
+            self._flushing = None
         if not len(self._builder):
             self._builder = SegmentBuilder(self.settings)
             return
@@ -520,8 +564,84 @@ class IndexWriter:
         self._segments.append(SegmentMeta(name, data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"]))
         self._builder = SegmentBuilder(self.settings)
 
+    def _wait_flush(self) -> None:
+        """Wait (lock held; it is released while waiting) until no flush is running."""
+        while self._flushing is not None and self._flushing.running:
+            self._cv.wait()
+
+    def _detach(self) -> _Flushing | None:
+        """Under the lock: the flush to run next — one that failed before (retried first, so
+        segments keep the order of their documents), else the buffer, swapped for an empty one."""
+        self._wait_flush()
+        job = self._flushing
+        if job is None:
+            if not len(self._builder):
+                return None
+            builder, self._builder = self._builder, SegmentBuilder(self.settings)
+            name = f"s{self._next_segment:06d}"
+            self._next_segment += 1
+            self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
+            job = self._flushing = _Flushing(name, self._epoch, builder, frozenset(builder.by_id))
+        job.running = True
+        return job
+
+    def _run_flush(self, job: _Flushing) -> dict[str, Any]:
+        """Build and write ``job``'s segment (no lock needed); returns the segment's summary."""
+        with gc_paused():
+            if job.data is None:
+                job.data = job.builder.build()
+            with self._dir.deferred_sync(job.unsynced):
+                return self._write_files(job.name, job.data)
+
+    def _flush_outside_lock(self) -> None:
+        """Flush the buffer with the lock held only to detach it and to register its segment.
+
+        If building or writing fails (disk full), the error is raised and the detached buffer
+        waits: the next flush or commit retries it first, and writes meanwhile still supersede
+        its documents."""
+        with self._mutex:
+            self._check_open()
+            job = self._detach()
+        if job is None:
+            return
+        try:
+            info = self._run_flush(job)
+        except BaseException:
+            with self._cv:
+                job.running = False
+                self._cv.notify_all()
+            raise
+        with self._cv:
+            try:
+                self._register_flush(job, info)
+            finally:
+                self._flushing = None
+                self._cv.notify_all()
+
+    def _register_flush(self, job: _Flushing, info: dict[str, Any]) -> None:
+        """Add the segment built outside the lock, without the documents superseded meanwhile."""
+        assert job.data is not None
+        if self._closed or job.epoch != self._epoch:  # rolled back meanwhile: the log has it all
+            self._delete_segment_files([job.name])
+            return
+        meta = SegmentMeta(job.name, job.data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"])
+        self._segments.append(meta)
+        self._unsynced += job.unsynced
+        if job.superseded:
+            reader = self._reader(meta)
+            for doc_id in job.superseded:
+                doc = reader.doc_for_id(doc_id)
+                if doc >= 0:
+                    live = self._live_of(meta)
+                    if live[doc]:
+                        live[doc] = 0
+                        self._dirty.add(meta.name)
+
     def _write(self, name: str, data: Any) -> dict[str, Any]:
         self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
+        return self._write_files(name, data)
+
+    def _write_files(self, name: str, data: Any) -> dict[str, Any]:
         kinds: dict[str, str] = {f.name: str(f.type) for f in self.settings.filter_fields}
         return write_segment(
             self._dir, name, data, len(self.settings.text_fields), self.settings.store_documents, kinds
@@ -530,6 +650,11 @@ class IndexWriter:
     def commit(self, merge: bool = True) -> None:
         """Make every change durable and visible atomically (and trim the write-ahead log)."""
         self._check_open()
+        try:
+            self._flush_outside_lock()  # the buffer so far; under the lock only what came since
+        except OSError as e:
+            raise self._commit_error(e) from e
+        old_logs: list[str] = []
         with self._mutex:
             self._check_open()
             self._raise_build_error()
@@ -545,19 +670,27 @@ class IndexWriter:
                     self._wal.roll(self._wal.last_seq)
                 self._publish(metas)
                 if self._wal is not None and trim:
-                    self._wal.drop_old()
+                    old_logs = self._wal.take_old()  # deleted below, outside the lock
                 if merge:
                     if self.live:  # merges run in a thread: writes wait only for the brief swap
                         self._start_background_merge()
                     else:
                         self.maybe_merge()
             except OSError as e:
-                raise StorageError(
-                    f"commit of {self._dir.describe('')} failed: {e.strerror or e} "
-                    f"({getattr(e, 'filename', None) or 'while writing'}). The previous commit (generation "
-                    f"{self._manifest.generation}) is intact and acknowledged writes are still in the log; "
-                    "free disk space or fix permissions, then retry the commit or reopen the index"
-                ) from e
+                raise self._commit_error(e) from e
+        if old_logs and self._wal is not None:
+            try:
+                self._wal.drop(old_logs)  # the commit is published: only disk space is at stake
+            except OSError as e:
+                log.warning("could not delete superseded write-ahead log files of %s: %s (they are deleted "
+                            "after the index is next opened)", self._dir.describe(""), e)
+
+    def _commit_error(self, e: OSError) -> StorageError:
+        return StorageError(
+            f"commit of {self._dir.describe('')} failed: {e.strerror or e} "
+            f"({getattr(e, 'filename', None) or 'while writing'}). The previous commit (generation "
+            f"{self._manifest.generation}) is intact and acknowledged writes are still in the log; "
+            "free disk space or fix permissions, then retry the commit or reopen the index")
 
     def maybe_commit(self) -> bool:
         """Commit if the time or log-size threshold is reached; returns whether it committed."""
@@ -571,9 +704,9 @@ class IndexWriter:
                 due = True
             if self.live and self._uncommitted_segments() >= self._max_nrt_segments:
                 due = True  # each segment costs every search a little: commit, so merges can fold them
-            if due:
-                self.commit()
-            return due
+        if due:
+            self.commit()  # not under the lock: the commit flushes the buffer outside it first
+        return due
 
     def _uncommitted_segments(self) -> int:
         committed = {m.name for m in self._manifest.segments}
@@ -589,13 +722,28 @@ class IndexWriter:
         self._check_open()
         with self._mutex:
             self._check_open()
+            self._wait_flush()
             cached = self._nrt
             if cached is not None and cached[0] == self._changes:
                 return cached[1]
-            self._flush()
-            s = self._nrt_searcher()
-            self._nrt = (self._changes, s)
+            changes = self._changes
+        self._flush_outside_lock()  # writes go on meanwhile
+        with self._mutex:
+            self._check_open()
+            s = self._nrt_searcher()  # everything up to ``changes``, and some later deletes
+            self._nrt = (changes, s)
         return s
+
+    def snapshot(self) -> Searcher:
+        """A searcher over the segments flushed so far (committed or not) with every delete made
+        so far — without flushing: documents still in the buffer are not in it (:meth:`refresh`
+        flushes them first). Cheap: a state to publish while holding the writer's lock."""
+        with self._mutex:
+            self._check_open()
+            cached = self._nrt
+            if cached is not None and cached[0] == self._changes:
+                return cached[1]
+            return self._nrt_searcher()
 
     def _nrt_searcher(self) -> Searcher:
         from dataclasses import replace
@@ -818,6 +966,8 @@ class IndexWriter:
     def rollback(self) -> None:
         """Discard every change since the last commit — for live writers, acknowledged ones too."""
         with self._mutex:
+            self._wait_flush()
+            self._flushing = None  # a flush that failed and waits for a retry: its documents go too
             self._epoch += 1  # batches still being built are discarded when they finish
             self._inflight.clear()
             self._touch.clear()
@@ -847,6 +997,7 @@ class IndexWriter:
         if t is not None and t is not threading.current_thread():
             t.join()
         with self._mutex:
+            self._wait_flush()  # a flush from another thread registers (or fails) first
             if self._closed:
                 return
             self._closed = True
@@ -866,6 +1017,9 @@ class IndexWriter:
         merging = getattr(self, "_merging", None)
         if merging is not None:
             building.add(merging[1])
+        flushing = getattr(self, "_flushing", None)
+        if flushing is not None:
+            building.add(flushing.name)
         for name in self._dir.list():
             if name not in keep and name.split(".")[-1] in ("seg", "doc", "del", "vec") and \
                     name.split(".")[0] not in building:
