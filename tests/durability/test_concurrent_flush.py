@@ -25,6 +25,15 @@ def doc(i: int, word: str = "heron") -> dict[str, Any]:
     return {"id": f"d{i}", "title": f"doc {i}", "text": f"{word} number {i} wades in the reef"}
 
 
+def live_writer(tmp_path: Path, n: int) -> tuple[Path, heron.Index, Any]:
+    """A new on-disk index with a live writer (no background refresh) holding d0..d{n-1}."""
+    p = tmp_path / "idx"
+    idx = heron.Index.create(p)
+    w = idx.writer(durability="request", refresh_interval_s=None)
+    w.add_many([doc(i) for i in range(n)])
+    return p, idx, w
+
+
 def contents(idx: heron.Index) -> dict[str, str]:
     """id -> text of every live document (searched by a word every test document has)."""
     hits = idx.search("number", k=10_000)
@@ -73,9 +82,7 @@ def run(fn: Any) -> tuple[threading.Thread, list[Any]]:
 
 def test_writes_go_on_while_a_refresh_builds_and_win_over_the_flushed_copies(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    p = tmp_path / "idx"
-    idx = heron.Index.create(p)
-    w = idx.writer(durability="request", refresh_interval_s=None)
+    p, idx, w = live_writer(tmp_path, 0)
     for i in range(6):
         w.add(doc(i))
     gate = GatedBuild(monkeypatch)
@@ -98,10 +105,7 @@ def test_writes_go_on_while_a_refresh_builds_and_win_over_the_flushed_copies(
 
 
 def test_a_commit_waits_for_the_flush_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    p = tmp_path / "idx"
-    idx = heron.Index.create(p)
-    w = idx.writer(durability="request", refresh_interval_s=None)
-    w.add_many([doc(i) for i in range(4)])
+    p, _, w = live_writer(tmp_path, 4)
     gate = GatedBuild(monkeypatch)
     refresher, _ = run(w.refresh)
     assert gate.started.wait(10)
@@ -121,10 +125,7 @@ def test_a_commit_waits_for_the_flush_in_flight(tmp_path: Path, monkeypatch: pyt
 
 def test_a_failed_flush_is_retried_by_the_commit_and_loses_nothing(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    p = tmp_path / "idx"
-    idx = heron.Index.create(p)
-    w = idx.writer(durability="request", refresh_interval_s=None)
-    w.add_many([doc(i) for i in range(5)])
+    p, idx, w = live_writer(tmp_path, 5)
     original = writer_mod.write_segment
     calls = {"n": 0}
 
@@ -152,10 +153,7 @@ def test_a_failed_flush_is_retried_by_the_commit_and_loses_nothing(
 
 def test_a_commit_that_cannot_flush_says_so_and_keeps_the_previous_commit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    p = tmp_path / "idx"
-    idx = heron.Index.create(p)
-    w = idx.writer(durability="request", refresh_interval_s=None)
-    w.add_many([doc(i) for i in range(3)])
+    p, _, w = live_writer(tmp_path, 3)
     w.commit()
     w.add(doc(3))
 

@@ -66,6 +66,12 @@ def _merge_dictionaries(readers: list[SegmentReader]) -> tuple[Utf8Blob, list[np
     return Utf8Blob(out_blob, out_off), [remap[runs[i] : runs[i + 1]] for i in range(len(parts))]
 
 
+def _kept(values: list[Any], flags: list[bool] | None) -> Iterable[Any]:
+    """The values of the documents a merge keeps (``flags``; None: all of them), copied by C
+    loops (``itertools.compress``, or the whole list) rather than a Python generator per value."""
+    return values if flags is None else compress(values, flags)
+
+
 def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None], n_fields: int) -> SegmentData:
     """Combine segments (in order) into one ``SegmentData`` without their deleted docs.
 
@@ -99,24 +105,18 @@ def merge_segments(readers: list[SegmentReader], lives: list[np.ndarray | None],
     for r, live, (keep, newdoc, list_map, list_start) in zip(readers, lives, plan, strict=True):
         k.copy_live_postings(r.docs, r.tfs, list_start, keep, newdoc, list_map, at, doc, tf)
         len_parts.append(np.asarray(r.lengths)[:, keep])
-        # per-document values: copied by C loops (itertools.compress over the keep flags, or
-        # whole lists when nothing was deleted), not a Python generator per value
         flags = None if live is None else keep.tolist()
-
-        def kept(values: list[Any], flags: list[bool] | None = flags) -> Iterable[Any]:
-            return values if flags is None else compress(values, flags)
-
         id_parts.append(r.id_bytes(None if live is None else keep))  # bytes: no string per id
         if r.store is not None:  # blocks whose documents all live are copied compressed
             r.store.copy_live(store, keep)
         c = r.columns()
-        cols.date.extend(kept(c.date))
-        cols.last_updated.extend(kept(c.last_updated))
-        cols.domain.extend(kept(c.domain))
-        cols.url.extend(kept(c.url))
-        cols.language.extend(kept(c.language))
+        cols.date.extend(_kept(c.date, flags))
+        cols.last_updated.extend(_kept(c.last_updated, flags))
+        cols.domain.extend(_kept(c.domain, flags))
+        cols.url.extend(_kept(c.url, flags))
+        cols.language.extend(_kept(c.language, flags))
         for name, v in c.extra.items():
-            cols.extra.setdefault(name, []).extend(kept(v))
+            cols.extra.setdefault(name, []).extend(_kept(v, flags))
         if r.vectors is not None:  # passages of deleted documents are dropped, doc ids renumbered
             vec_parts.append(r.vectors.data(None if live is None else keep, newdoc))
     lengths = np.concatenate(len_parts, axis=1) if len_parts else np.zeros((n_fields, 0), np.uint32)
