@@ -76,6 +76,8 @@ class _Flushing:
     data: SegmentData | None = None
     #: being built or written now (False: failed, waiting for the next flush to retry it)
     running: bool = False
+    #: how many times it was started (more than once: a retry)
+    attempts: int = 0
     #: ids written or deleted since (their copy in the new segment is deleted when it joins)
     superseded: set[str] = field(default_factory=set)
     #: its files, written without fsync (the commit that names them syncs them)
@@ -583,6 +585,7 @@ class IndexWriter:
             self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
             job = self._flushing = _Flushing(name, self._epoch, builder, frozenset(builder.by_id))
         job.running = True
+        job.attempts += 1
         return job
 
     def _run_flush(self, job: _Flushing) -> dict[str, Any]:
@@ -597,26 +600,29 @@ class IndexWriter:
         """Flush the buffer with the lock held only to detach it and to register its segment.
 
         If building or writing fails (disk full), the error is raised and the detached buffer
-        waits: the next flush or commit retries it first, and writes meanwhile still supersede
-        its documents."""
-        with self._mutex:
-            self._check_open()
-            job = self._detach()
-        if job is None:
-            return
-        try:
-            info = self._run_flush(job)
-        except BaseException:
-            with self._cv:
-                job.running = False
-                self._cv.notify_all()
-            raise
-        with self._cv:
+        waits: the next flush or commit retries it first (then flushes the buffer written since),
+        and writes meanwhile still supersede its documents."""
+        while True:
+            with self._mutex:
+                self._check_open()
+                job = self._detach()
+            if job is None:
+                return
             try:
-                self._register_flush(job, info)
-            finally:
-                self._flushing = None
-                self._cv.notify_all()
+                info = self._run_flush(job)
+            except BaseException:
+                with self._cv:
+                    job.running = False
+                    self._cv.notify_all()
+                raise
+            with self._cv:
+                try:
+                    self._register_flush(job, info)
+                finally:
+                    self._flushing = None
+                    self._cv.notify_all()
+            if job.attempts == 1:  # the buffer as it was when this call began: done
+                return
 
     def _register_flush(self, job: _Flushing, info: dict[str, Any]) -> None:
         """Add the segment built outside the lock, without the documents superseded meanwhile."""
