@@ -519,14 +519,20 @@ class IndexWriter:
             f.superseded.add(doc_id)
             found = doc_id in f.live_ids
         for meta in self._segments:
-            doc = self._reader(meta).doc_for_id(doc_id)
-            if doc >= 0:
-                live = self._live_of(meta)
-                if live[doc]:
-                    live[doc] = 0
-                    self._dirty.add(meta.name)
-                    found = True
+            found = self._delete_in(meta, doc_id) or found
         return found
+
+    def _delete_in(self, meta: SegmentMeta, doc_id: str) -> bool:
+        """Mark ``doc_id`` deleted in segment ``meta`` (in memory); whether a live copy was there."""
+        doc = self._reader(meta).doc_for_id(doc_id)
+        if doc < 0:
+            return False
+        live = self._live_of(meta)
+        if not live[doc]:
+            return False
+        live[doc] = 0
+        self._dirty.add(meta.name)
+        return True
 
     # -- flush / commit ---------------------------------------------------------------------
     # A flush turns the buffer into a segment: analysis, postings, compression, files — tens of
@@ -633,15 +639,8 @@ class IndexWriter:
         meta = SegmentMeta(job.name, job.data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"])
         self._segments.append(meta)
         self._unsynced += job.unsynced
-        if job.superseded:
-            reader = self._reader(meta)
-            for doc_id in job.superseded:
-                doc = reader.doc_for_id(doc_id)
-                if doc >= 0:
-                    live = self._live_of(meta)
-                    if live[doc]:
-                        live[doc] = 0
-                        self._dirty.add(meta.name)
+        for doc_id in job.superseded:
+            self._delete_in(meta, doc_id)
 
     def _write(self, name: str, data: Any) -> dict[str, Any]:
         self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
