@@ -152,3 +152,34 @@ def test_a_writer_closed_while_being_asked_is_left_alone() -> None:
     w.during_question = lambda: (_ for _ in ()).throw(HeronError("indexer gone"))
     with pytest.raises(HeronError, match="indexer gone"):  # an open writer's failure is not swallowed
         h._release_if_done()
+
+
+def test_a_committed_writer_stays_open_until_no_write_came_for_idle_s() -> None:
+    """The service keeps an idle writer ``writer_idle_s`` (an indexer process takes ~0.2 s to
+    start, with the writes of that time queued behind it); after that its lock is freed."""
+    h = IndexHandle("t", heron.Index.in_memory(), None, writer_options={"idle_s": 0.3})
+    w = FakeWriter(h)
+    h._writer = w  # type: ignore[assignment]
+    h.write(lambda lw: lw.add(Document(id="d1", text="x")))
+    h._release_if_done()
+    assert not w.closed and h._writer is w and w.lock_held_while_asked == []  # not even asked
+    time.sleep(0.2)
+    h.write(lambda lw: lw.add(Document(id="d2", text="x")))  # a write restarts the idle time
+    time.sleep(0.2)
+    h._release_if_done()
+    assert not w.closed and h._writer is w
+    time.sleep(0.15)
+    h._release_if_done()
+    assert w.closed and h._writer is None and w.added == ["d1", "d2"]
+
+
+def test_the_idle_time_does_not_reach_the_writer_itself() -> None:
+    """``idle_s`` is the handle's, not a writer option: the real writer opens with it set."""
+    h = IndexHandle("t", heron.Index.in_memory(), None, writer_options={"idle_s": 5.0, "commit_interval_s": 0.05})
+    h.write(lambda lw: lw.add(Document(id="d1", text="heron")))
+    try:
+        assert isinstance(h._writer, heron.IndexWriter)
+        h.refresh()
+        assert [x.id for x in h.index.search("heron")] == ["d1"]
+    finally:
+        h.close()

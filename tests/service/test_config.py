@@ -66,6 +66,12 @@ def test_defaults_are_open_and_perplexity_like() -> None:
     assert cfg.refresh_interval_s <= 1.0
 
 
+def test_writer_idle_time_reaches_the_index_handles() -> None:
+    assert load_config(env={}).writer_options()["idle_s"] == 30.0
+    cfg = load_config(env={"HERON_WRITER_IDLE_S": "0"})
+    assert cfg.writer_idle_s == 0.0 and cfg.writer_options()["idle_s"] == 0.0
+
+
 @pytest.mark.parametrize(
     ("text", "env", "needle"),
     [
@@ -73,6 +79,7 @@ def test_defaults_are_open_and_perplexity_like() -> None:
         ("port = 70000", {}, "port must be 1-65535"),
         ("prot = 1", {}, "unknown key(s) ['prot']"),
         ("rate_limit_rps = 0", {}, "rate_limit_rps must be > 0"),
+        ("writer_idle_s = -1.0", {}, "writer_idle_s must be >= 0"),
         ("warmup = 'maybe'", {}, "warmup must be true/false"),
         ("log_level = 'loud'", {}, "log_level must be one of"),
         ("default_index = 'x'", {}, "default_index 'x' is not one of"),

@@ -13,6 +13,7 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     durability = "request"           # request: fsync the write-ahead log before answering; async
     wal_sync_interval_ms = 200.0     # async durability: log fsync period (the power-loss window)
     commit_interval_s = 10.0         # commit (segments + manifest, log trimmed) period
+    writer_idle_s = 30.0             # a writer with everything committed closes after this long without writes (0: at once)
     writer_process = true            # index in a child process so writes don't slow searches (on-disk indexes)
     max_pending_docs = 1000000       # uncommitted documents per index before writes get 429
     max_segments = 500               # segments per index (merge backlog) before writes get 503
@@ -120,6 +121,7 @@ class ServiceConfig:
     durability: str = "request"
     wal_sync_interval_ms: float = 200.0
     commit_interval_s: float = 10.0
+    writer_idle_s: float = 30.0
     writer_process: bool = True
     max_pending_docs: int = 1_000_000
     max_segments: int = 500
@@ -157,6 +159,8 @@ class ServiceConfig:
         if self.max_pending_docs < 1 or self.max_segments < 1:
             raise ConfigError(f"max_pending_docs and max_segments must be >= 1, got {self.max_pending_docs}, "
                               f"{self.max_segments}")
+        if not self.writer_idle_s >= 0:
+            raise ConfigError(f"writer_idle_s must be >= 0, got {self.writer_idle_s}")
         if self.inline_search_ms < 0:
             raise ConfigError(f"inline_search_ms must be >= 0, got {self.inline_search_ms}")
         if self.graceful_shutdown_s < 0:
@@ -176,7 +180,8 @@ class ServiceConfig:
         return {"durability": self.durability, "sync_interval_ms": self.wal_sync_interval_ms,
                 "refresh_interval_s": self.refresh_interval_s, "commit_interval_s": self.commit_interval_s,
                 "max_pending_docs": self.max_pending_docs, "max_segments": self.max_segments,
-                "parallel_min_docs": 256, "process": self.writer_process}  # big bulk bodies are analysed in worker processes
+                "parallel_min_docs": 256,  # big bulk bodies are analysed in worker processes
+                "process": self.writer_process, "idle_s": self.writer_idle_s}
 
     @property
     def open_access(self) -> bool:

@@ -6,8 +6,10 @@ concurrent requests share fsyncs). The writer is opened on the first write; its 
 makes buffered writes searchable every ``refresh_interval_s`` (near-real-time, no commit) and
 commits every ``commit_interval_s``. The service's refresh thread reloads every index's reader
 (picking up commits made by other processes) and closes a writer once everything it took is
-committed, so the write lock is held only while uncommitted writes exist (``heron index`` can
-still update a served index between bursts). Over its budget a writer refuses writes
+committed and no write came for ``idle_s`` (the service's ``writer_idle_s``), so the write lock
+is held only while writes keep coming (``heron index`` can still update a served index between
+bursts) and a steady or bursty stream does not restart the writer — an indexer process takes
+~0.2 s to start, with the writes of that time queued behind it — after every commit. Over its budget a writer refuses writes
 (:class:`~heron.errors.WriteRejectedError` → 429/503 with ``retry-after``).
 """
 
@@ -17,6 +19,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +60,8 @@ class IndexHandle:
     _inflight: int = 0
     #: writes started so far (tells the refresh thread whether one came and went meanwhile)
     _started: int = 0
+    #: ``time.monotonic()`` when the last write started
+    _last_write: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -71,6 +76,7 @@ class IndexHandle:
         with self._lock:
             if self._writer is None or self._writer.closed:
                 opts = {"durability": "request", **self.writer_options}
+                opts.pop("idle_s", None)
                 if opts.pop("process", False) and getattr(self.index.directory, "path", None) is not None:
                     key = os.environ.get(SHARE_KEY_ENV)  # the workers of one server share an indexer
                     self._writer = self.index.process_writer(**opts, share_key=bytes.fromhex(key) if key else None)
@@ -79,6 +85,7 @@ class IndexHandle:
             w = self._writer
             self._inflight += 1
             self._started += 1
+            self._last_write = time.monotonic()
         try:
             return fn(w)
         finally:
@@ -99,6 +106,7 @@ class IndexHandle:
                     w = lw
                     self._inflight += 1
                     self._started += 1
+                    self._last_write = time.monotonic()
             finally:
                 self._lock.release()
         if w is None:
@@ -147,12 +155,14 @@ class IndexHandle:
         self.index.refresh()
 
     def _release_if_done(self) -> None:
-        """Close the writer when everything it took is committed and no write is in flight. The
-        writer is asked (a round trip to an indexer process) without holding the handle's lock,
-        so writes keep flowing meanwhile; it is closed only if no write started since."""
+        """Close the writer when everything it took is committed, no write is in flight and none
+        started for ``writer_options["idle_s"]`` seconds (default 0). The writer is asked (a round
+        trip to an indexer process) without holding the handle's lock, so writes keep flowing
+        meanwhile; it is closed only if no write started since."""
+        idle_s = float(self.writer_options.get("idle_s", 0.0))
         with self._lock:
             w = self._writer
-            if w is None or w.closed or self._inflight:
+            if w is None or w.closed or self._inflight or time.monotonic() - self._last_write < idle_s:
                 return
             started = self._started
         try:
