@@ -34,6 +34,15 @@ def live_writer(tmp_path: Path, n: int) -> tuple[Path, heron.Index, Any]:
     return p, idx, w
 
 
+def visible(s: Any) -> dict[str, str]:
+    """id -> text of every document a searcher snapshot shows (each id at most once)."""
+    out: dict[str, str] = {}
+    for h in s.search("number", k=10_000):
+        assert h.id not in out, f"{h.id} is live twice"
+        out[h.id] = h.fields["text"]
+    return out
+
+
 def contents(idx: heron.Index) -> dict[str, str]:
     """id -> text of every live document (searched by a word every test document has)."""
     hits = idx.search("number", k=10_000)
@@ -185,12 +194,19 @@ def test_concurrent_refreshes_and_commits_equal_applying_the_operations_in_order
     expected: dict[str, str] = {}
     stop = threading.Event()
     errors: list[BaseException] = []
+    states = {frozenset(expected.items())}  # after each operation, in order
+    seen: list[frozenset[tuple[str, str]]] = []  # what the snapshots showed
 
     def background() -> None:
         r = random.Random(seed + 100)
         try:
             while not stop.is_set():
-                w.commit() if r.random() < 0.2 else w.refresh()
+                if r.random() < 0.2:
+                    w.commit()
+                    s = w.snapshot()
+                else:
+                    s = w.refresh()
+                seen.append(frozenset(visible(s).items()))
         except BaseException as e:
             errors.append(e)
 
@@ -212,11 +228,42 @@ def test_concurrent_refreshes_and_commits_equal_applying_the_operations_in_order
                 d = doc(i, f"w{step}")
                 w.add(d)
                 expected[d["id"]] = d["text"]
+            states.add(frozenset(expected.items()))
     finally:
         stop.set()
         t.join(30)
     assert not errors
+    # every snapshot showed the index as it was after some operation: never an update's delete
+    # without its add, a delete before the writes it follows, or half a batch
+    assert len(seen) > 50 and all(v in states for v in seen), sum(v not in states for v in seen)
     idx.refresh()
     assert contents(idx) == expected
     w.close()
     assert contents(heron.Index.open(p)) == expected
+
+
+def test_snapshots_never_show_an_update_as_a_missing_document(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An update deletes the old copy of a flushed document at once, but a snapshot shows that
+    delete only with the buffer holding the new copy — also when the update comes while that
+    buffer, or the one before it, is being flushed."""
+    _, idx, w = live_writer(tmp_path, 5)
+    w.commit()
+    original = visible(w.snapshot())
+    w.add(doc(1, "alpha"))
+    assert visible(w.snapshot()) == original  # d1 is updated in the buffer: the old copy shows
+    w.delete("d3")
+    assert visible(w.snapshot()) == original
+    gate = GatedBuild(monkeypatch)
+    t, out = run(w.refresh)  # flushes d1 "alpha" and the delete of d3
+    assert gate.started.wait(30)
+    w.add(doc(1, "beta"))  # supersedes d1 in the buffer being flushed
+    w.add(doc(2, "gamma"))  # deletes the committed d2
+    assert visible(w.snapshot()) == original
+    gate.release.set()
+    t.join(30)
+    after_first = {**original, "d1": doc(1, "alpha")["text"]}
+    del after_first["d3"]
+    assert visible(out[0]) == after_first == visible(w.snapshot())
+    assert visible(w.refresh()) == {**after_first, "d1": doc(1, "beta")["text"], "d2": doc(2, "gamma")["text"]}
+    w.close()

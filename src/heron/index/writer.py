@@ -82,6 +82,8 @@ class _Flushing:
     superseded: set[str] = field(default_factory=set)
     #: its files, written without fsync (the commit that names them syncs them)
     unsynced: list[str] = field(default_factory=list)
+    #: (segment, doc) deleted by the writes in this buffer: hidden from snapshots until it joins
+    journal: list[tuple[str, int]] = field(default_factory=list)
 
 
 class IndexWriter:
@@ -254,6 +256,10 @@ class IndexWriter:
         self._new_files: list[str] = []
         #: files of flushed segments written without fsync (``FsDirectory.deferred_sync``)
         self._unsynced: list[str] = []
+        #: (segment, doc) of flushed documents deleted by the writes in the buffer: a snapshot
+        #: still shows them until the buffer is flushed, so that it never shows an update's
+        #: delete without its add (``_nrt_searcher``)
+        self._journal: list[tuple[str, int]] = []
         self._next_segment = self._manifest.next_segment
 
     def _reader(self, meta: SegmentMeta) -> SegmentReader:
@@ -523,7 +529,8 @@ class IndexWriter:
         return found
 
     def _delete_in(self, meta: SegmentMeta, doc_id: str) -> bool:
-        """Mark ``doc_id`` deleted in segment ``meta`` (in memory); whether a live copy was there."""
+        """Mark ``doc_id`` deleted in segment ``meta`` (in memory), journaled with the buffer's
+        writes; whether a live copy was there."""
         doc = self._reader(meta).doc_for_id(doc_id)
         if doc < 0:
             return False
@@ -532,6 +539,7 @@ class IndexWriter:
             return False
         live[doc] = 0
         self._dirty.add(meta.name)
+        self._journal.append((meta.name, doc))
         return True
 
     # -- flush / commit ---------------------------------------------------------------------
@@ -559,6 +567,7 @@ class IndexWriter:
             self._flushing = None
         if not len(self._builder):
             self._builder = SegmentBuilder(self.settings)
+            self._journal = []  # deletes only: they show now
             return
         with gc_paused():
             self._flush_builder()
@@ -571,6 +580,7 @@ class IndexWriter:
             info = self._write(name, data)
         self._segments.append(SegmentMeta(name, data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"]))
         self._builder = SegmentBuilder(self.settings)
+        self._journal = []  # the buffer's documents are in a segment: its deletes show with them
 
     def _wait_flush(self) -> None:
         """Wait (lock held; it is released while waiting) until no flush is running."""
@@ -584,12 +594,15 @@ class IndexWriter:
         job = self._flushing
         if job is None:
             if not len(self._builder):
+                self._journal = []  # deletes only: they show now
                 return None
             builder, self._builder = self._builder, SegmentBuilder(self.settings)
             name = f"s{self._next_segment:06d}"
             self._next_segment += 1
             self._new_files += [f"{name}.seg", f"{name}.doc", f"{name}.vec"]
-            job = self._flushing = _Flushing(name, self._epoch, builder, frozenset(builder.by_id))
+            job = self._flushing = _Flushing(name, self._epoch, builder, frozenset(builder.by_id),
+                                             journal=self._journal)
+            self._journal = []
         job.running = True
         job.attempts += 1
         return job
@@ -639,7 +652,8 @@ class IndexWriter:
         meta = SegmentMeta(job.name, job.data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"])
         self._segments.append(meta)
         self._unsynced += job.unsynced
-        for doc_id in job.superseded:
+        job.journal = []  # its deletes show with its documents; the superseded ones are the
+        for doc_id in job.superseded:  # current buffer's writes: journaled with it
             self._delete_in(meta, doc_id)
 
     def _write(self, name: str, data: Any) -> dict[str, Any]:
@@ -735,14 +749,15 @@ class IndexWriter:
         self._flush_outside_lock()  # writes go on meanwhile
         with self._mutex:
             self._check_open()
-            s = self._nrt_searcher()  # everything up to ``changes``, and some later deletes
+            s = self._nrt_searcher()  # everything up to ``changes`` (later writes show with their buffer)
             self._nrt = (changes, s)
         return s
 
     def snapshot(self) -> Searcher:
-        """A searcher over the segments flushed so far (committed or not) with every delete made
-        so far — without flushing: documents still in the buffer are not in it (:meth:`refresh`
-        flushes them first). Cheap: a state to publish while holding the writer's lock."""
+        """A searcher over the segments flushed so far (committed or not) and their deletes —
+        without flushing: the writes still in the buffer (or being flushed) are not in it, their
+        deletes of flushed documents included (:meth:`refresh` flushes them first), so an update
+        never shows as a missing document. Cheap: a state to publish while holding the writer's lock."""
         with self._mutex:
             self._check_open()
             cached = self._nrt
@@ -755,12 +770,18 @@ class IndexWriter:
 
         from heron.index.reader import Searcher, SegmentView
 
+        hidden: dict[str, list[int]] = {}  # deletes of writes not flushed yet: not shown
+        f = self._flushing
+        for name, doc in (*(f.journal if f is not None else ()), *self._journal):
+            hidden.setdefault(name, []).append(doc)
         views: list[SegmentView] = []
         metas: list[SegmentMeta] = []
         for m in self._segments:
             live: np.ndarray | None = None
             if m.name in self._live or m.del_file:
                 live = self._live_of(m).copy()
+                if m.name in hidden:
+                    live[hidden[m.name]] = 1
                 m = SegmentMeta(m.name, m.doc_count, m.sum_len, m.del_gen, int(m.doc_count - live.sum()),
                                 m.size_bytes)
             metas.append(m)
@@ -917,9 +938,10 @@ class IndexWriter:
         committed_live = np.ones(count, dtype=np.uint8)
         pending_live = np.ones(count, dtype=np.uint8)
         base = 0
+        moved: dict[str, np.ndarray] = {}  # source -> each document's slot in the merged segment
         for m, snap in zip(order, lives, strict=True):
             keep = np.ones(m.doc_count, dtype=bool) if snap is None else snap.astype(bool)
-            newdoc = np.cumsum(keep) - 1 + base
+            newdoc = moved[m.name] = np.cumsum(keep) - 1 + base
             base += int(keep.sum())
             cm = current[m.name]  # deletes committed while merging
             c_live = read_live_docs(self._dir, cm.del_file, cm.doc_count) if cm.del_file else None
@@ -955,6 +977,10 @@ class IndexWriter:
         if merged is not None and not np.array_equal(pending_live, committed_live):
             self._live[new_name] = pending_live
             self._dirty.add(new_name)
+        # journaled deletes (uncommitted: of documents live when the merge began) move with them
+        for journal in (self._journal, *([self._flushing.journal] if self._flushing is not None else [])):
+            journal[:] = [(n, d) if n not in moved else (new_name, int(moved[n][d]))
+                          for n, d in journal if n not in moved or merged is not None]
         self._nrt = None
         self._delete_segment_files(names)  # open searchers keep their mapped copies
         log.info("merged %s into %s (%d docs) in the background", names, new_name, count)
