@@ -13,6 +13,7 @@ import pytest
 
 import heron
 from heron.document import Document
+from heron.index.process_writer import ProcessWriter
 from heron.service.registry import IndexHandle
 
 
@@ -181,5 +182,53 @@ def test_the_idle_time_does_not_reach_the_writer_itself() -> None:
         assert isinstance(h._writer, heron.IndexWriter)
         h.refresh()
         assert [x.id for x in h.index.search("heron")] == ["d1"]
+    finally:
+        h.close()
+
+
+class SlowProcessWriter(ProcessWriter):
+    """An indexer-process writer stand-in whose ``add_async`` takes a while (no process)."""
+
+    def __init__(self, on_add: Any) -> None:  # no indexer process: only what the handle uses
+        self._closed = False
+        self.on_add = on_add
+        self.added: list[str] = []
+
+    async def add_async(self, doc: Document | Any, source: str | None = None) -> None:
+        self.on_add()
+        await asyncio.sleep(0.05)
+        self.added.append(doc.id)
+
+
+def test_an_add_that_ends_while_a_commit_holds_the_lock_does_not_block_the_event_loop() -> None:
+    """A ``?refresh=true`` commit takes the handle's lock while an indexer-process write is in
+    flight: the write's end waits for it in a worker thread, the loop keeps running."""
+    h = _handle()
+    w = SlowProcessWriter(on_add=lambda: (h._lock.acquire(), threading.Timer(0.3, h._lock.release).start()))
+    h._writer = w
+    ticks: list[float] = []
+
+    async def main() -> None:
+        add = asyncio.create_task(h.add_async(Document(id="d1", text="heron")))
+        t0 = time.monotonic()
+        while not add.done():
+            await asyncio.sleep(0.01)
+            ticks.append(time.monotonic() - t0)
+        await add
+
+    asyncio.run(main())
+    assert w.added == ["d1"] and h._inflight == 0 and not h._lock.locked()
+    assert ticks[-1] >= 0.25  # the write's end waited for the lock ...
+    assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
+
+
+def test_a_commit_keeps_a_writer_that_wrote_within_the_idle_time() -> None:
+    h = IndexHandle("t", heron.Index.in_memory(), None, writer_options={"idle_s": 0.2})
+    h.write(lambda lw: lw.add(Document(id="d1", text="heron")))
+    w = h._writer
+    try:
+        assert h.commit() and h._writer is w and w is not None and not w.closed
+        time.sleep(0.25)
+        assert h.commit() and h._writer is None and w.closed  # idle: released, lock freed
     finally:
         h.close()

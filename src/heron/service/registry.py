@@ -115,11 +115,24 @@ class IndexHandle:
         try:
             await w.add_async(doc)
         finally:
-            with self._lock:
+            if self._lock.acquire(blocking=False):
                 self._inflight -= 1
+                self._lock.release()
+            else:  # a commit holds it (``?refresh=true``): wait in a worker thread, not in the loop
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(self._end_write)
+
+    def _end_write(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+
+    def _idle(self) -> bool:
+        """No write started for ``writer_options["idle_s"]`` seconds (default 0: always)."""
+        return time.monotonic() - self._last_write >= float(self.writer_options.get("idle_s", 0.0))
 
     def commit(self) -> bool:
-        """Commit pending writes and release the writer (unless a write is in flight)."""
+        """Commit pending writes; release the writer unless a write is in flight or one started
+        within the idle time (a client that refreshes after each write keeps its indexer)."""
         with self._lock:
             w = self._writer
             if w is None:
@@ -129,7 +142,7 @@ class IndexHandle:
                 return False
             w.wait_for_builds(60.0)  # big bulk batches still being analysed in worker processes
             w.commit()
-            if not self._inflight and not _serves_others(w):
+            if not self._inflight and self._idle() and not _serves_others(w):
                 w.close()
                 self._writer = None
             return True
@@ -159,10 +172,9 @@ class IndexHandle:
         started for ``writer_options["idle_s"]`` seconds (default 0). The writer is asked (a round
         trip to an indexer process) without holding the handle's lock, so writes keep flowing
         meanwhile; it is closed only if no write started since."""
-        idle_s = float(self.writer_options.get("idle_s", 0.0))
         with self._lock:
             w = self._writer
-            if w is None or w.closed or self._inflight or time.monotonic() - self._last_write < idle_s:
+            if w is None or w.closed or self._inflight or not self._idle():
                 return
             started = self._started
         try:
