@@ -247,7 +247,7 @@ def test_snapshots_never_show_an_update_as_a_missing_document(
     """An update deletes the old copy of a flushed document at once, but a snapshot shows that
     delete only with the buffer holding the new copy — also when the update comes while that
     buffer, or the one before it, is being flushed."""
-    _, idx, w = live_writer(tmp_path, 5)
+    _, _idx, w = live_writer(tmp_path, 5)
     w.commit()
     original = visible(w.snapshot())
     w.add(doc(1, "alpha"))

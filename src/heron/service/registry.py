@@ -8,9 +8,10 @@ commits every ``commit_interval_s``. The service's refresh thread reloads every 
 (picking up commits made by other processes) and closes a writer once everything it took is
 committed and no write came for ``idle_s`` (the service's ``writer_idle_s``), so the write lock
 is held only while writes keep coming (``heron index`` can still update a served index between
-bursts) and a steady or bursty stream does not restart the writer — an indexer process takes
-~0.2 s to start, with the writes of that time queued behind it — after every commit. Over its budget a writer refuses writes
-(:class:`~heron.errors.WriteRejectedError` → 429/503 with ``retry-after``).
+bursts) and a steady or bursty stream does not restart the writer after every commit (an
+indexer process takes ~0.2 s to start, with the writes of that time queued behind it). Over its
+budget a writer refuses writes (:class:`~heron.errors.WriteRejectedError` → 429/503 with
+``retry-after``).
 """
 
 from __future__ import annotations
