@@ -78,15 +78,17 @@ def test_no_release_while_a_write_is_in_flight() -> None:
     assert w.lock_held_while_asked == [] and not w.closed
 
 
-def test_add_async_does_not_block_the_event_loop_on_a_held_lock() -> None:
-    h = _handle()
-    w = FakeWriter(h)
-    h._writer = w  # type: ignore[assignment]
+def hold_lock_for(h: IndexHandle, seconds: float) -> None:
+    """Take the handle's lock, as the refresh thread committing would, and free it later."""
+    h._lock.acquire()
+    threading.Timer(seconds, h._lock.release).start()
+
+
+def loop_ticks_during_add(h: IndexHandle) -> list[float]:
+    """Run ``h.add_async`` on an event loop; the times (s) at which the loop ran meanwhile."""
     ticks: list[float] = []
 
     async def main() -> None:
-        h._lock.acquire()  # as the refresh thread committing would
-        threading.Timer(0.3, h._lock.release).start()
         add = asyncio.create_task(h.add_async(Document(id="d1", text="heron")))
         t0 = time.monotonic()
         while not add.done():
@@ -95,6 +97,15 @@ def test_add_async_does_not_block_the_event_loop_on_a_held_lock() -> None:
         await add
 
     asyncio.run(main())
+    return ticks
+
+
+def test_add_async_does_not_block_the_event_loop_on_a_held_lock() -> None:
+    h = _handle()
+    w = FakeWriter(h)
+    h._writer = w  # type: ignore[assignment]
+    hold_lock_for(h, 0.3)
+    ticks = loop_ticks_during_add(h)
     assert w.added == ["d1"] and h._inflight == 0 and h._started == 1
     assert ticks[-1] >= 0.25  # the write waited for the lock ...
     assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
@@ -204,19 +215,9 @@ def test_an_add_that_ends_while_a_commit_holds_the_lock_does_not_block_the_event
     """A ``?refresh=true`` commit takes the handle's lock while an indexer-process write is in
     flight: the write's end waits for it in a worker thread, the loop keeps running."""
     h = _handle()
-    w = SlowProcessWriter(on_add=lambda: (h._lock.acquire(), threading.Timer(0.3, h._lock.release).start()))
+    w = SlowProcessWriter(on_add=lambda: hold_lock_for(h, 0.3))
     h._writer = w
-    ticks: list[float] = []
-
-    async def main() -> None:
-        add = asyncio.create_task(h.add_async(Document(id="d1", text="heron")))
-        t0 = time.monotonic()
-        while not add.done():
-            await asyncio.sleep(0.01)
-            ticks.append(time.monotonic() - t0)
-        await add
-
-    asyncio.run(main())
+    ticks = loop_ticks_during_add(h)
     assert w.added == ["d1"] and h._inflight == 0 and not h._lock.locked()
     assert ticks[-1] >= 0.25  # the write's end waited for the lock ...
     assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
