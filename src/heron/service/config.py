@@ -13,7 +13,7 @@ TOML layout (every key optional; unknown keys are an error, so typos surface)::
     durability = "request"           # request: fsync the write-ahead log before answering; async
     wal_sync_interval_ms = 200.0     # async durability: log fsync period (the power-loss window)
     commit_interval_s = 10.0         # commit (segments + manifest, log trimmed) period
-    writer_idle_s = 30.0             # a writer with everything committed closes after this long without writes (0: at once)
+    writer_idle_s = 30.0             # a committed writer closes after this long without writes (0: at once)
     writer_process = true            # index in a child process so writes don't slow searches (on-disk indexes)
     max_pending_docs = 1000000       # uncommitted documents per index before writes get 429
     max_segments = 500               # segments per index (merge backlog) before writes get 503
