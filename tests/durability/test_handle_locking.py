@@ -14,6 +14,7 @@ import pytest
 import heron
 from heron.document import Document
 from heron.index.process_writer import ProcessWriter
+from heron.service import registry
 from heron.service.registry import IndexHandle
 
 
@@ -166,21 +167,36 @@ def test_a_writer_closed_while_being_asked_is_left_alone() -> None:
         h._release_if_done()
 
 
-def test_a_committed_writer_stays_open_until_no_write_came_for_idle_s() -> None:
+class Clock:
+    """A ``time`` stand-in for the registry whose ``monotonic()`` moves only by ``sleep``."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_committed_writer_stays_open_until_no_write_came_for_idle_s(monkeypatch: pytest.MonkeyPatch) -> None:
     """The service keeps an idle writer ``writer_idle_s`` (an indexer process takes ~0.2 s to
     start, with the writes of that time queued behind it); after that its lock is freed."""
+    clock = Clock()
+    monkeypatch.setattr(registry, "time", clock)
     h = IndexHandle("t", heron.Index.in_memory(), None, writer_options={"idle_s": 0.3})
     w = FakeWriter(h)
     h._writer = w  # type: ignore[assignment]
     h.write(lambda lw: lw.add(Document(id="d1", text="x")))
     h._release_if_done()
     assert not w.closed and h._writer is w and w.lock_held_while_asked == []  # not even asked
-    time.sleep(0.2)
+    clock.sleep(0.2)
     h.write(lambda lw: lw.add(Document(id="d2", text="x")))  # a write restarts the idle time
-    time.sleep(0.2)
+    clock.sleep(0.2)
     h._release_if_done()
     assert not w.closed and h._writer is w
-    time.sleep(0.15)
+    clock.sleep(0.15)
     h._release_if_done()
     assert w.closed and h._writer is None and w.added == ["d1", "d2"]
 
@@ -223,13 +239,15 @@ def test_an_add_that_ends_while_a_commit_holds_the_lock_does_not_block_the_event
     assert sum(1 for t in ticks if t < 0.25) >= 10  # ... while the loop kept running
 
 
-def test_a_commit_keeps_a_writer_that_wrote_within_the_idle_time() -> None:
+def test_a_commit_keeps_a_writer_that_wrote_within_the_idle_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(registry, "time", clock)
     h = IndexHandle("t", heron.Index.in_memory(), None, writer_options={"idle_s": 0.2})
     h.write(lambda lw: lw.add(Document(id="d1", text="heron")))
     w = h._writer
     try:
         assert h.commit() and h._writer is w and w is not None and not w.closed
-        time.sleep(0.25)
+        clock.sleep(0.25)
         assert h.commit() and h._writer is None and w.closed  # idle: released, lock freed
     finally:
         h.close()

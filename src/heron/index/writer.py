@@ -652,8 +652,7 @@ class IndexWriter:
         meta = SegmentMeta(job.name, job.data.doc_count, tuple(info["sum_len"]), size_bytes=info["bytes"])
         self._segments.append(meta)
         self._unsynced += job.unsynced
-        job.journal = []  # its deletes show with its documents; the superseded ones are the
-        for doc_id in job.superseded:  # current buffer's writes: journaled with it
+        for doc_id in job.superseded:  # the current buffer's writes: journaled with it
             self._delete_in(meta, doc_id)
 
     def _write(self, name: str, data: Any) -> dict[str, Any]:

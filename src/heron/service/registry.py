@@ -84,14 +84,11 @@ class IndexHandle:
                 else:
                     self._writer = self.index.writer(**opts)
             w = self._writer
-            self._inflight += 1
-            self._started += 1
-            self._last_write = time.monotonic()
+            self._begin_write()
         try:
             return fn(w)
         finally:
-            with self._lock:
-                self._inflight -= 1
+            self._end_write()
 
     async def add_async(self, doc: Document) -> None:
         """``write(lambda w: w.add(doc))`` for the event loop: with an open indexer process the
@@ -105,9 +102,7 @@ class IndexHandle:
                 lw = self._writer
                 if isinstance(lw, ProcessWriter) and not lw.closed:
                     w = lw
-                    self._inflight += 1
-                    self._started += 1
-                    self._last_write = time.monotonic()
+                    self._begin_write()
             finally:
                 self._lock.release()
         if w is None:
@@ -122,6 +117,12 @@ class IndexHandle:
             else:  # a commit holds it (``?refresh=true``): wait in a worker thread, not in the loop
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(self._end_write)
+
+    def _begin_write(self) -> None:
+        """(Handle lock held.) A write starts: in flight, counted, and the idle time restarts."""
+        self._inflight += 1
+        self._started += 1
+        self._last_write = time.monotonic()
 
     def _end_write(self) -> None:
         with self._lock:
