@@ -9,6 +9,9 @@ What is measured: nothing; this module defines *what* every engine is measured o
   * ``replicated-1m``: enwiki + imdb + blog streamed twice (copy k >= 1 gets ids ``f"{_id}#r{k}"``), 1,014,810
     documents. It is REPLICATED data (every text occurs twice), labelled so in every report; its queries are a
     seeded mix of the three query models above (1/3 titles, 1/3 IMDb prefixes, 1/3 blog prefixes).
+  * ``replicated-1m-sample``: a uniform ~107k-document sample of ``replicated-1m`` (a document is kept when
+    ``crc32(id) % 100000 < 10570``) with the same queries: run beside ``replicated-1m`` it gives every engine's
+    cost growth like for like (same mixture of documents, same queries; the report's "Cost growth" section).
 
 Corpus model: documents are ``{"_id", "title", "text"}`` lines in the shared gzip files under the data root
 (``../shared/data`` from the repository, or ``$HERON_DATA``); workers stream them through a manifest.
@@ -21,6 +24,7 @@ with its document and query counts (reads the files once).
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 import sys
@@ -34,6 +38,7 @@ import harness
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 CACHE = HERE / ".work" / "queries"
+SAMPLES = HERE / ".work" / "samples"
 
 ENWIKI = "large/enwiki-sample-passages.jsonl.gz"
 IMDB = "large/imdb-reviews.jsonl.gz"
@@ -50,6 +55,7 @@ class CorpusSpec:
     replicas: int = 1
     replicated: bool = False
     approx_docs: int = 0
+    sample: float | None = None       # keep a document when crc32(id) % 100000 < sample * 100000
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -78,7 +84,14 @@ CORPORA: dict[str, CorpusSpec] = {c.name: c for c in (
                notes=("Replicated corpus: the 507,405 real documents of enwiki + IMDb + blog, streamed twice; "
                       "copy 1 has ids suffixed '#r1'. Every text occurs twice, so document frequencies are "
                       "doubled and term statistics are not those of a real 1M corpus.",)),
+    CorpusSpec("replicated-1m-sample", "1M REPLICATED, ~107k sample", (ENWIKI, IMDB, BLOG), None,
+               "the queries of replicated-1m", replicas=2, replicated=True, approx_docs=106_851, sample=0.1057,
+               notes=("A uniform sample of the replicated 1M corpus (crc32 of the id), with that corpus's queries: "
+                      "beside it, the like-for-like base of cost growth (median latency at 1M / here).",)),
 )}
+
+#: a sample corpus -> the corpus it samples (the report's cost growth pairs them)
+SAMPLE_OF = {"replicated-1m-sample": "replicated-1m"}
 
 QUICK = ("scifact", "cranfield")
 ALL = tuple(CORPORA)
@@ -93,7 +106,33 @@ def data_root(explicit: str | None = None) -> Path:
 
 
 def manifest(spec: CorpusSpec, root: Path, limit: int | None = None) -> dict[str, Any]:
+    """What a worker streams. A sampled corpus streams its documents from a file written once
+    (:func:`sample_file`), so that every engine reads only the sample's documents: streaming the
+    whole corpus and dropping nine in ten between the timed batches would give an engine that indexes
+    in a background thread (tantivy) that time off the clock."""
+    if spec.sample is not None:
+        return {"sources": [str(sample_file(spec, root))], "replicas": 1, "limit": limit}
     return {"sources": [str(root / s) for s in spec.sources], "replicas": spec.replicas, "limit": limit}
+
+
+def sample_file(spec: CorpusSpec, root: Path) -> Path:
+    """``SAMPLES/<name>.jsonl.gz``: the documents of ``spec``'s sources and replicas that
+    ``harness.in_sample`` keeps, with their final ids, in stream order; written once per data root."""
+    path = SAMPLES / f"{spec.name}.jsonl.gz"
+    stamp = path.with_name(path.name + ".source")
+    source = json.dumps({"root": str(root), "sources": list(spec.sources), "replicas": spec.replicas,
+                         "sample": spec.sample})
+    if path.exists() and stamp.exists() and stamp.read_text() == source:
+        return path
+    SAMPLES.mkdir(parents=True, exist_ok=True)
+    full = {"sources": [str(root / s) for s in spec.sources], "replicas": spec.replicas, "sample": spec.sample}
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
+        for doc_id, title, text in harness.iter_manifest_docs(full):
+            f.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+    tmp.replace(path)
+    stamp.write_text(source)
+    return path
 
 
 def load_qrels(path: Path) -> dict[str, dict[str, int]]:
@@ -137,12 +176,14 @@ def build_queries(spec: CorpusSpec, root: Path, n: int, seed: int) -> dict[str, 
         _, prefixes = _titles_and_prefixes(root / spec.sources[0])
         n_docs = len(prefixes)
         raw = harness.sample_prefix_queries(prefixes, n, seed)
-    elif spec.name == "replicated-1m":
+    elif spec.name in ("replicated-1m", "replicated-1m-sample"):
         parts = [n // 3, n // 3, n - 2 * (n // 3)]
         t, _ = _titles_and_prefixes(root / ENWIKI)
         _, pi = _titles_and_prefixes(root / IMDB)
         _, pb = _titles_and_prefixes(root / BLOG)
         n_docs = (len(t) + len(pi) + len(pb)) * spec.replicas
+        if spec.sample is not None:
+            n_docs = sum(1 for _ in harness.iter_jsonl_gz(str(sample_file(spec, root))))
         raw = (harness.sample_title_queries(t, parts[0], seed) + harness.sample_prefix_queries(pi, parts[1], seed + 1)
                + harness.sample_prefix_queries(pb, parts[2], seed + 2))
     else:

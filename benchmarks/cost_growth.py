@@ -5,8 +5,9 @@ by that on a uniform ~107k-document sample of the same corpus, with the same que
 
 Issue 2's bar: median latency at >= 1M documents <= 4x that at 107k. Comparing the 1M corpus with
 enwiki-107k would mix corpora and query sets; here both indexes hold the same mixture of documents
-(the sample keeps a document when ``crc32(id) % 100000 < fraction * 100000``) and answer the 1M
-corpus's seeded queries. Both indexes use the bench's settings (one flat field, no stored text,
+(the sample keeps a document when ``crc32(id) % 100000 < fraction * 100000``, ``harness.in_sample``) and
+answer the 1M corpus's seeded queries. The peers' cost growth on the same pair comes from the benchmark
+suite: ``benchmarks/run.py --corpora replicated-1m-sample,replicated-1m`` (its report's "Cost growth" section). Both indexes use the bench's settings (one flat field, no stored text,
 one segment) and are kept under ``benchmarks/.work/cost-growth/`` (``--rebuild`` makes them anew).
 Each pass runs every query once on the sample and then on the 1M index (``Index.search_ids``, as
 the bench adapter does), single-threaded; the median of all passes' latencies is reported per
@@ -20,7 +21,6 @@ import json
 import shutil
 import sys
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +48,7 @@ def build(path: Path, keep: float | None) -> int:
     with idx.writer() as w:
         docs = harness.iter_manifest_docs(corpora.manifest(spec, corpora.data_root()))
         if keep is not None:
-            limit = int(keep * 100_000)
-            docs = (d for d in docs if zlib.crc32(d[0].encode()) % 100_000 < limit)
+            docs = (d for d in docs if harness.in_sample(d[0], keep))
         for batch in harness.batched(docs, 10_000):
             w.add_many([{"id": i, "title": t, "text": x} for i, t, x in batch])
             n += len(batch)

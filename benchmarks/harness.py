@@ -22,6 +22,7 @@ import json
 import math
 import random
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -99,18 +100,29 @@ def iter_jsonl_gz(path: str) -> Iterator[dict[str, Any]]:
 def iter_manifest_docs(manifest: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
     """Stream ``(id, title, text)`` for a corpus manifest.
 
-    ``manifest = {"sources": [path, ...], "replicas": R, "limit": N | None}``: replica 0 of every source, then
-    replica 1 of every source, ..., stopping after ``limit`` documents (if set).
+    ``manifest = {"sources": [path, ...], "replicas": R, "limit": N | None, "sample": f | None}``: replica 0 of
+    every source, then replica 1 of every source, ..., keeping only the documents ``in_sample(id, f)`` (if
+    ``sample`` is set) and stopping after ``limit`` documents (if set).
     """
     limit = manifest.get("limit")
+    sample = manifest.get("sample")
     n = 0
     for k in range(int(manifest.get("replicas", 1))):
         for src in manifest["sources"]:
             for d in iter_jsonl_gz(src):
                 if limit is not None and n >= limit:
                     return
-                yield replica_id(str(d["_id"]), k), d.get("title") or "", d.get("text") or ""
+                doc_id = replica_id(str(d["_id"]), k)
+                if sample is not None and not in_sample(doc_id, sample):
+                    continue
+                yield doc_id, d.get("title") or "", d.get("text") or ""
                 n += 1
+
+
+def in_sample(doc_id: str, fraction: float) -> bool:
+    """Whether a document belongs to the uniform ``fraction`` sample of a corpus: ``crc32(id) % 100000 <
+    fraction * 100000`` (deterministic, independent of order; the replicas of a text are drawn independently)."""
+    return zlib.crc32(doc_id.encode()) % 100_000 < int(fraction * 100_000)
 
 
 def batched(it: Iterable[Any], size: int) -> Iterator[list[Any]]:

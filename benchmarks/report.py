@@ -45,7 +45,7 @@ def metrics(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "qps10": s10.get("qps"), "qps100": s100.get("qps"),
         "p50": lat10.get("p50_ms"), "p95": lat10.get("p95_ms"), "p99": lat10.get("p99_ms"),
-        "p99_100": _get(s100, "latency", "p99_ms"),
+        "p99_100": _get(s100, "latency", "p99_ms"), "p50_100": _get(s100, "latency", "p50_ms"),
         "cpu10": s10.get("cpu_ms_per_q"), "cpu100": s100.get("cpu_ms_per_q"),
         "cpu_p50": _get(s10, "cpu_latency", "p50_ms"), "cpu_p99": _get(s10, "cpu_latency", "p99_ms"),
         "load": _get(r, "loadavg_1m", "end"),
@@ -193,6 +193,33 @@ def summary_table(res: dict[str, Any]) -> str | None:
                           + (["QPS@10 paired", "QPS@100 paired", "build paired"] if paired else []), rows)
 
 
+def cost_growth_table(res: dict[str, Any]) -> str | None:
+    """Per engine, median latency on a corpus divided by that on its uniform sample (same queries): the
+    like-for-like cost growth, wall p50 at k=10 and 100 and the per-query CPU p50 at k=10."""
+    corp = res.get("corpora", {})
+    rows = []
+    for sname, sc in corp.items():
+        full = sc.get("sample_of")
+        if not full or full not in corp:
+            continue
+        srows = {r["engine"]: r for r in corpus_rows(res.get("results", []), sname) if r["ok"]}
+        for fr in corpus_rows(res.get("results", []), full):
+            sr = srows.get(fr["engine"])
+            if not fr["ok"] or sr is None or fr.get("capped") or sr.get("capped"):
+                continue
+            f, s = fr["m"], sr["m"]
+            cells = [engine_label(fr["engine"], res.get("engines", {})),
+                     f"{fmt_num(corp[full].get('n_docs'))} / {fmt_num(sc.get('n_docs'))}"]
+            for key in ("p50", "p50_100", "cpu_p50"):
+                rv = ratio(f.get(key), s.get(key))
+                cells.append(f"{fmt_sig(s.get(key))} → {fmt_sig(f.get(key))} ms: **{fmt_sig(rv)}x**"
+                             if rv is not None else "-")
+            rows.append(cells)
+    if not rows:
+        return None
+    return markdown_table(["engine", "docs (corpus / sample)", "p50@10", "p50@100", "CPU p50@10"], rows)
+
+
 def relevance_matrix(res: dict[str, Any]) -> str | None:
     judged = [c for c, v in res.get("corpora", {}).items() if v.get("judged")]
     if not judged:
@@ -297,6 +324,12 @@ def render(res: dict[str, Any], plots: list[str] | None = None) -> str:
                 notes.append(f"{engine_label(r['engine'], engines)} index size: {r['index_note']}")
         if notes:
             out += ["Notes:", ""] + [f"- {n}" for n in notes] + [""]
+    cg = cost_growth_table(res)
+    if cg:
+        out += ["## Cost growth (like for like)", "",
+                "Median latency on the full corpus divided by that on its uniform sample, the same queries on both "
+                "(issue 2's bar for heron: <= 4x at >= 1M documents). Each cell: sample → full, and the ratio.",
+                "", cg, ""]
     rm = relevance_matrix(res)
     if rm:
         out += ["## Relevance (nDCG@10 / Recall@100, judged queries only)", "", rm, ""]

@@ -484,7 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         res["corpora"][cname] = {"label": cspec.label, "n_docs": qset["n_docs"], "n_queries": len(qset["queries"]),
                                  "query_model": cspec.query_model, "judged": cspec.judged,
                                  "replicated": cspec.replicated, "notes": list(cspec.notes),
-                                 "sources": list(cspec.sources), "replicas": cspec.replicas}
+                                 "sources": list(cspec.sources), "replicas": cspec.replicas,
+                                 "sample": cspec.sample, "sample_of": corpora.SAMPLE_OF.get(cname)}
         ok = [e for e in engines if res["engines"][e]["status"] == "ok"]
         jobs = [prepare_job(e, cname, qset, args, out_dir, index_root) for e in ok]
         if args.interleave:

@@ -132,7 +132,31 @@ def test_manifest_streams_replicas_with_unique_ids(tmp_path: Path) -> None:
     assert [d[2] for d in docs[:3]] == [d[2] for d in docs[5:8]]  # replicas repeat the texts
     limited = list(harness.iter_manifest_docs({"sources": [a, b], "replicas": 3, "limit": 7}))
     assert [d[0] for d in limited] == ids[:7]
+    # a sample keeps exactly the documents in_sample picks, in stream order, whatever the limit counts
+    sampled = [d[0] for d in harness.iter_manifest_docs({"sources": [a, b], "replicas": 3, "sample": 0.5})]
+    assert sampled == [i for i in ids if harness.in_sample(i, 0.5)]
+    assert 0 < len(sampled) < len(ids)
+    assert all(harness.in_sample(i, 1.0) for i in ids) and not any(harness.in_sample(i, 0.0) for i in ids)
     assert [len(x) for x in harness.batched(range(25), 10)] == [10, 10, 5]
+
+
+def test_a_sampled_corpus_streams_its_documents_from_a_file_written_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corpora
+
+    _write_gz(tmp_path / "a.jsonl.gz", [{"_id": f"a{i}", "title": f"T{i}", "text": f"x{i}"} for i in range(40)])
+    monkeypatch.setattr(corpora, "SAMPLES", tmp_path / "samples")
+    spec = corpora.CorpusSpec("s", "s", ("a.jsonl.gz",), replicas=2, sample=0.5)
+    m = corpora.manifest(spec, tmp_path)
+    assert m["replicas"] == 1 and m["sources"] == [str(tmp_path / "samples" / "s.jsonl.gz")]
+    full = {"sources": [str(tmp_path / "a.jsonl.gz")], "replicas": 2, "sample": 0.5}
+    assert list(harness.iter_manifest_docs(m)) == list(harness.iter_manifest_docs(full))
+    stamp = (tmp_path / "samples" / "s.jsonl.gz.source").read_text()
+    corpora.manifest(spec, tmp_path)  # kept: not written again
+    assert (tmp_path / "samples" / "s.jsonl.gz.source").read_text() == stamp
+    other = corpora.CorpusSpec("s", "s", ("a.jsonl.gz",), replicas=2, sample=0.25)
+    fewer = list(harness.iter_manifest_docs(corpora.manifest(other, tmp_path)))  # another sample: rewritten
+    assert fewer == list(harness.iter_manifest_docs({**full, "sample": 0.25}))
 
 
 def test_replicated_corpus_spec_is_labelled() -> None:
@@ -141,7 +165,11 @@ def test_replicated_corpus_spec_is_labelled() -> None:
     spec = corpora.CORPORA["replicated-1m"]
     assert spec.replicated and spec.replicas >= 2 and spec.approx_docs >= 1_000_000
     assert "REPLICATED" in spec.label
-    assert not any(s.replicated for n, s in corpora.CORPORA.items() if n != "replicated-1m")
+    assert not any(s.replicated for n, s in corpora.CORPORA.items() if not n.startswith("replicated-1m"))
+    sample = corpora.CORPORA["replicated-1m-sample"]
+    assert sample.replicated and sample.sample is not None and 0 < sample.sample < 1
+    assert corpora.SAMPLE_OF["replicated-1m-sample"] == "replicated-1m"
+    assert (sample.sources, sample.replicas) == (spec.sources, spec.replicas)
     assert set(corpora.QUICK) == {"scifact", "cranfield"}
 
 
@@ -261,6 +289,29 @@ def test_report_tables_ratios_and_missing_peers() -> None:
     assert "0.700 / 0.900" in md  # relevance matrix
     summary = report.summary_table(res)
     assert summary is not None and "2.00x (tantivy-lean)" in summary
+
+
+def test_report_cost_growth_pairs_a_sample_with_its_corpus() -> None:
+    res = {
+        "meta": {"started": "now"},
+        "engines": {"heron": {"label": "heron", "status": "ok"}, "bm25s": {"label": "bm25s", "status": "ok"}},
+        "corpora": {"replicated-1m-sample": {"label": "sample", "n_docs": 100, "sample_of": "replicated-1m"},
+                    "replicated-1m": {"label": "1M", "n_docs": 1000}},
+        "results": [
+            _result("heron", "replicated-1m-sample", 1000.0, 2.0),   # p50@10 1.0 ms, p50@100 2.0 ms
+            _result("heron", "replicated-1m", 1000.0, 10.0),         # p50@10 5.0 ms, p50@100 10.0 ms
+            _result("bm25s", "replicated-1m-sample", 1000.0, 2.0),
+            {"engine": "bm25s", "corpus": "replicated-1m", "ok": False, "error": "killed"},
+        ],
+    }
+    table = report.cost_growth_table(res)
+    assert table is not None
+    lines = table.splitlines()
+    assert len(lines) == 3  # header, rule, heron only: a failed run on either corpus gives no ratio
+    assert lines[2].startswith("| heron | 1,000 / 100 |") and "**5.00x**" in lines[2]
+    assert "## Cost growth (like for like)" in report.render(res)
+    del res["corpora"]["replicated-1m"]
+    assert report.cost_growth_table(res) is None
 
 
 def test_interleaved_worker_past_its_timeout_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
