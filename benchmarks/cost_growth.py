@@ -7,8 +7,9 @@ Issue 2's bar: median latency at >= 1M documents <= 4x that at 107k. Comparing t
 enwiki-107k would mix corpora and query sets; here both indexes hold the same mixture of documents
 (the sample keeps a document when ``crc32(id) % 100000 < fraction * 100000``, ``harness.in_sample``) and
 answer the 1M corpus's seeded queries. The peers' cost growth on the same pair comes from the benchmark
-suite: ``benchmarks/run.py --corpora replicated-1m-sample,replicated-1m`` (its report's "Cost growth" section). Both indexes use the bench's settings (one flat field, no stored text,
-one segment) and are kept under ``benchmarks/.work/cost-growth/`` (``--rebuild`` makes them anew).
+suite: ``benchmarks/run.py --corpora replicated-1m-sample,replicated-1m`` (its report's "Cost growth"
+section). Both indexes use the bench's settings (one flat field, no stored text, one segment) and are
+kept under ``benchmarks/.work/cost-growth/`` (``--rebuild`` makes them anew).
 Each pass runs every query once on the sample and then on the 1M index (``Index.search_ids``, as
 the bench adapter does), single-threaded; the median of all passes' latencies is reported per
 index and k, with p99, and the ratio.
