@@ -47,9 +47,7 @@ def build(path: Path, keep: float | None) -> int:
     idx = heron.Index.create(str(path), settings)
     n = 0
     with idx.writer() as w:
-        docs = harness.iter_manifest_docs(corpora.manifest(spec, corpora.data_root()))
-        if keep is not None:
-            docs = (d for d in docs if harness.in_sample(d[0], keep))
+        docs = harness.iter_manifest_docs({**corpora.manifest(spec, corpora.data_root()), "sample": keep})
         for batch in harness.batched(docs, 10_000):
             w.add_many([{"id": i, "title": t, "text": x} for i, t, x in batch])
             n += len(batch)

@@ -111,11 +111,8 @@ class IndexHandle:
         try:
             await w.add_async(doc)
         finally:
-            if self._lock.acquire(blocking=False):
-                self._inflight -= 1
-                self._lock.release()
-            else:  # a commit holds it (``?refresh=true``): wait in a worker thread, not in the loop
-                with anyio.CancelScope(shield=True):
+            if not self._end_write(blocking=False):  # a commit holds the lock (``?refresh=true``):
+                with anyio.CancelScope(shield=True):  # wait in a worker thread, not in the loop
                     await anyio.to_thread.run_sync(self._end_write)
 
     def _begin_write(self) -> None:
@@ -124,9 +121,16 @@ class IndexHandle:
         self._started += 1
         self._last_write = time.monotonic()
 
-    def _end_write(self) -> None:
-        with self._lock:
+    def _end_write(self, blocking: bool = True) -> bool:
+        """A write ends; without ``blocking``, only if the handle's lock is free (returns whether
+        it ended)."""
+        if not self._lock.acquire(blocking=blocking):
+            return False
+        try:
             self._inflight -= 1
+        finally:
+            self._lock.release()
+        return True
 
     def _idle(self) -> bool:
         """No write started for ``writer_options["idle_s"]`` seconds (default 0: always)."""
