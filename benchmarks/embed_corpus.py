@@ -1,7 +1,7 @@
 """Embed every passage of a JSONL(.gz) corpus with the default embedder and save the vectors.
 
     .venv/bin/python benchmarks/embed_corpus.py [--corpus ../shared/data/large/enwiki-sample-passages.jsonl.gz]
-        [--out benchmarks/.work/enwiki-minilm.npy] [--threads 1]
+        [--out benchmarks/.work/enwiki-minilm.npy] [--threads 1] [--runtime onnxruntime|openvino|auto]
 
 The string embedded per passage is ``title + " " + text`` (what ``benchmarks/hybrid_latency.py
 --vectors-npy`` seeds the embedding cache with, so its build measures analysis + vector storage +
@@ -29,13 +29,15 @@ def main(argv: list[str] | None = None) -> int:
                     default=REPO.parent / "shared" / "data" / "large" / "enwiki-sample-passages.jsonl.gz")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / ".work" / "enwiki-minilm.npy")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--runtime", default=None, choices=["onnxruntime", "openvino", "auto"],
+                    help="embedding runtime (default: HERON_EMBED_RUNTIME, else onnxruntime)")
     a = ap.parse_args(argv)
     from heron.config import VectorSettings
     from heron.vectors.embedding import embedder_for
 
     with gzip.open(a.corpus, "rt", encoding="utf-8") as f:
         texts = [f"{d.get('title') or ''} {d['text'].strip()}".strip() for d in map(json.loads, f)]
-    emb = embedder_for(VectorSettings(), threads=a.threads)
+    emb = embedder_for(VectorSettings(), threads=a.threads, runtime=a.runtime)
     a.out.parent.mkdir(parents=True, exist_ok=True)
     partial = a.out.with_suffix(".partial.npy")
     done = np.load(partial) if partial.is_file() else np.zeros((0, emb.dim), dtype=np.float16)

@@ -26,6 +26,7 @@ from heron.cli.options import (
 )
 from heron.config import IndexSettings
 from heron.document import Document, make_document
+from heron.embed.onnx import RUNTIME_ENV, resolve_runtime
 from heron.errors import DocumentError, HeronError
 from heron.index.manifest import MANIFEST
 from heron.index.writer import IndexWriter
@@ -260,6 +261,10 @@ def fail_message(e: MalformedInputError) -> str:
               help="Merge the index down to one segment at the end (fastest search).")
 @click.option("--workers", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
               help="Worker processes analysing documents in parallel (0 = one per CPU core).")
+@click.option("--embed-runtime", type=click.Choice(["onnxruntime", "openvino", "auto"]), default=None,
+              help="Runtime that embeds passages (with vectors): onnxruntime (int8; the default), openvino "
+                   "(bf16 on CPUs with AMX; pip install 'heron[openvino]') or auto (openvino where it is "
+                   "installed and the CPU has AMX-bf16). Default: $HERON_EMBED_RUNTIME, else onnxruntime.")
 @progress_option
 def index_command(
     path: Path,
@@ -269,6 +274,7 @@ def index_command(
     append: bool,
     force_merge: bool,
     workers: int,
+    embed_runtime: str | None,
     progress: bool | None,
     **settings_kw: Any,
 ) -> None:
@@ -280,6 +286,9 @@ def index_command(
         heron index my-index --input data/demo/corpus.jsonl.gz
     """
     files = [resolve_input(p) for p in inputs]
+    if embed_runtime is not None:
+        resolve_runtime(embed_runtime)  # a missing package fails here, before any work
+        os.environ[RUNTIME_ENV] = embed_runtime  # worker processes inherit it
     t0 = time.perf_counter()
     try:
         if append:

@@ -1,5 +1,6 @@
-"""Dense embeddings: the ``Embedder`` protocol, the default ONNX Runtime MiniLM embedder,
-local model directories, and sentence-aware passage chunking."""
+"""Dense embeddings: the ``Embedder`` protocol, the default MiniLM embedder on ONNX Runtime (and on
+OpenVINO, ``heron.embed.openvino``, for bulk embedding on CPUs with AMX), local model directories,
+and sentence-aware passage chunking."""
 
 from heron.embed.chunking import Passage, chunk_text
 from heron.embed.onnx import DEFAULT_MODEL, Embedder, OnnxEmbedder, get_embedder, register_embedder

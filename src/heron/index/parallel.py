@@ -12,6 +12,7 @@ from typing import Any
 
 from heron.config import IndexSettings
 from heron.document import Document, make_document
+from heron.embed.onnx import is_registered, resolve_runtime
 from heron.index.gcpause import gc_paused
 from heron.index.segment import write_segment
 from heron.index.segment_writer import SegmentBuilder
@@ -31,6 +32,17 @@ def build_segment(path: str, settings_dict: dict[str, Any], name: str, docs: lis
                              kinds)
     return {"name": name, "doc_count": data.doc_count, "sum_len": info["sum_len"], "bytes": info["bytes"],
             "ids": data.ids}
+
+
+def _context(settings: IndexSettings) -> Any:
+    """fork where there is one (workers start at once and inherit registered embedders), but spawn
+    when passages are embedded with OpenVINO: its thread pool is not safe to fork once used."""
+    if "fork" not in mp.get_all_start_methods():
+        return mp.get_context()
+    vs = settings.vectors
+    if vs is not None and not is_registered(vs.model) and resolve_runtime() == "openvino":
+        return mp.get_context("spawn")
+    return mp.get_context("fork")
 
 
 def chunked(docs: Iterable[Document | Mapping[str, Any]], size: int) -> Iterator[list[Any]]:
@@ -53,7 +65,7 @@ def run_parallel(
     chunk_docs: int,
 ) -> list[dict[str, Any]]:
     """Build segments from ``docs`` with ``processes`` workers; results in input order."""
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    ctx = _context(settings)
     sd = settings.to_dict()
     results: list[Future[dict[str, Any]]] = []
     with ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as ex:

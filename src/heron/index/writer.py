@@ -359,13 +359,16 @@ class IndexWriter:
         return len(valid)
 
     def add_parallel(
-        self, docs: Iterable[Document | Mapping[str, Any]], processes: int = 0, chunk_docs: int = 50_000
+        self, docs: Iterable[Document | Mapping[str, Any]], processes: int = 0, chunk_docs: int | None = None
     ) -> int:
         """Add many documents using worker processes (all cores when ``processes`` is 0).
 
         Each chunk of ``chunk_docs`` becomes a segment built in a worker; ids are replaced as
         with ``add`` (later wins). A document that fails validation aborts the whole call
         before anything is committed. Needs an on-disk index (falls back to ``add_many``).
+        ``chunk_docs`` defaults to 50,000, or 4,096 with vectors: embedding makes a chunk ~100x
+        dearer, and with big chunks the last one keeps one core busy for minutes while the others
+        idle (enwiki-107k on 2 cores: ~2.5 min of a 23-min build).
         """
         import os
 
@@ -385,6 +388,8 @@ class IndexWriter:
                 self._new_files.extend([f"{name}.seg", f"{name}.doc", f"{name}.vec"])
                 yield name
 
+        if chunk_docs is None:
+            chunk_docs = 50_000 if self.settings.vectors is None else 4_096
         results = run_parallel(str(self._dir.path), self.settings, names(), docs, n_proc, chunk_docs)
         total = 0
         for r in results:

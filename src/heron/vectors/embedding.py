@@ -58,9 +58,12 @@ class EmbeddingCache:
 CACHE = EmbeddingCache()
 
 
-def embedder_for(s: VectorSettings, threads: int = 1) -> Embedder:
+def embedder_for(s: VectorSettings, threads: int = 1, runtime: str | None = None) -> Embedder:
+    """The process's embedder for these settings; ``runtime`` None = ``HERON_EMBED_RUNTIME`` (else
+    onnxruntime), so worker processes of a parallel build inherit the choice. Passages are embedded
+    with it; queries always with ONNX Runtime (``search.hybrid.query_vector``)."""
     return get_embedder(s.model, pooling=s.pooling, query_prefix=s.query_prefix, passage_prefix=s.passage_prefix,
-                        max_length=s.max_length, threads=threads)
+                        max_length=s.max_length, threads=threads, runtime=runtime)
 
 
 def _stored_vectors(directory: Directory, model_id: str, wanted: set[int]) -> dict[int, np.ndarray]:
