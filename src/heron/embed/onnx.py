@@ -13,8 +13,9 @@ come from the vector settings (or a ``heron_embedder.json`` in the directory).
 Two runtimes execute the model (``runtime``; ``HERON_EMBED_RUNTIME`` sets the process default):
 ``onnxruntime`` (the default: the int8 model on ONNX Runtime) and ``openvino``
 (:mod:`heron.embed.openvino`, the ``heron[openvino]`` extra: the fp32-compute model run in bfloat16
-on CPUs with AMX, ~1.3-2x the passages per CPU-second on them). ``auto`` takes OpenVINO where it is
-installed and the CPU has AMX-bf16, ONNX Runtime otherwise.
+on CPUs with AMX: 1.3x the passages per second of two indexing processes here, 1.2-1.6x in
+single-process rounds). ``auto`` takes OpenVINO where it is installed and the CPU has AMX-bf16,
+ONNX Runtime otherwise.
 
 One ``InferenceSession`` per (model, threads) is shared by the whole process (``run`` is
 thread-safe). Serving uses 1 intra-op thread with spinning off; bulk indexing may use more.

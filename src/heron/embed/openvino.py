@@ -10,7 +10,8 @@ Runtime's basic graph optimisation folds its constant subgraphs once — for thi
 that dequantise every weight, so OpenVINO gets plain fp32 weights instead of decompressing int8
 ones on each call (1.2-1.3x the passages per CPU-second; the vectors agree to cosine 0.9999998).
 The folded copy is cached under ``$HERON_CACHE_DIR`` (default ``~/.cache/heron``) keyed by the
-source file and the ONNX Runtime version; where that is not writable the model is read unfolded.
+source file and the ONNX Runtime version; where that is not writable (or ONNX Runtime cannot load the
+model) OpenVINO reads the model unfolded.
 A local model directory's ``model.onnx`` goes the same way.
 
 Precision: ``bf16`` where the CPU has bf16 matmul instructions (AMX-bf16 or AVX512-bf16), ``f32``
@@ -22,6 +23,7 @@ safe to share between threads.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -105,10 +107,11 @@ def folded(path: Path) -> Path:
         so.log_severity_level = 3
         ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
         os.replace(tmp, out)  # atomic: processes folding at once each publish a whole file
-    except OSError as e:
+    except Exception as e:  # an unwritable cache, or a model ONNX Runtime cannot load: fold nothing
         log.warning("could not cache a folded copy of %s in %s (%s); OpenVINO reads it unfolded (slower)",
                     path, out.parent, e)
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # (no directory to hold one: nothing to remove)
+            tmp.unlink(missing_ok=True)
         return path
     return out
 
