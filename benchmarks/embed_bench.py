@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
     ap.add_argument("--processes", type=int, default=1)
     a = ap.parse_args(argv)
+    if a.roofline and a.runtime != "onnxruntime":
+        ap.error("--roofline times the bundled int8 model's integer matmuls: use it with --runtime onnxruntime")
     if a.processes > 1:
         return _side_by_side(a, argv if argv is not None else sys.argv[1:])
     from heron.embed.onnx import EncoderEmbedder, get_embedder
