@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from heron.embed.onnx import RUNTIMES
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--passages", type=int, default=512)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--roofline", action="store_true", help="also print the int8-matmul ceiling of this CPU")
-    ap.add_argument("--runtime", default="onnxruntime", choices=["onnxruntime", "openvino", "auto"])
+    ap.add_argument("--runtime", default="onnxruntime", choices=RUNTIMES)
     ap.add_argument("--processes", type=int, default=1)
     a = ap.parse_args(argv)
     if a.roofline and a.runtime != "onnxruntime":

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from heron.embed.onnx import RUNTIMES
+
 REPO = Path(__file__).resolve().parents[1]
 STEP = 2048
 
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
                     default=REPO.parent / "shared" / "data" / "large" / "enwiki-sample-passages.jsonl.gz")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / ".work" / "enwiki-minilm.npy")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--runtime", default=None, choices=["onnxruntime", "openvino", "auto"],
+    ap.add_argument("--runtime", default=None, choices=RUNTIMES,
                     help="embedding runtime (default: HERON_EMBED_RUNTIME, else onnxruntime)")
     a = ap.parse_args(argv)
     from heron.config import VectorSettings

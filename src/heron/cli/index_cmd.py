@@ -26,7 +26,7 @@ from heron.cli.options import (
 )
 from heron.config import IndexSettings
 from heron.document import Document, make_document
-from heron.embed.onnx import RUNTIME_ENV, resolve_runtime
+from heron.embed.onnx import RUNTIME_ENV, RUNTIMES, resolve_runtime
 from heron.errors import DocumentError, HeronError
 from heron.index.manifest import MANIFEST
 from heron.index.writer import IndexWriter
@@ -261,7 +261,7 @@ def fail_message(e: MalformedInputError) -> str:
               help="Merge the index down to one segment at the end (fastest search).")
 @click.option("--workers", "-j", type=click.IntRange(0, 256), default=1, show_default=True,
               help="Worker processes analysing documents in parallel (0 = one per CPU core).")
-@click.option("--embed-runtime", type=click.Choice(["onnxruntime", "openvino", "auto"]), default=None,
+@click.option("--embed-runtime", type=click.Choice(RUNTIMES), default=None,
               help="Runtime that embeds passages (with vectors): onnxruntime (int8; the default), openvino "
                    "(bf16 on CPUs with AMX; pip install 'heron[openvino]') or auto (openvino where it is "
                    "installed and the CPU has AMX-bf16). Default: $HERON_EMBED_RUNTIME, else onnxruntime.")

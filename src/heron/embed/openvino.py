@@ -24,6 +24,7 @@ safe to share between threads.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import logging
 import os
@@ -59,8 +60,11 @@ def require() -> None:
         )
 
 
-def cpu_flags(cpuinfo: Path = _CPUINFO) -> frozenset[str]:
-    """The CPU feature flags the kernel reports (empty where there is no ``/proc/cpuinfo``)."""
+def cpu_flags(cpuinfo: Path | None = None) -> frozenset[str]:
+    """The CPU feature flags the kernel reports (empty where there is no ``/proc/cpuinfo``); this
+    host's are read once per process."""
+    if cpuinfo is None:
+        return _host_flags()
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
@@ -69,6 +73,11 @@ def cpu_flags(cpuinfo: Path = _CPUINFO) -> frozenset[str]:
         if line.startswith("flags"):
             return frozenset(line.partition(":")[2].split())
     return frozenset()
+
+
+@functools.cache
+def _host_flags() -> frozenset[str]:
+    return cpu_flags(_CPUINFO)
 
 
 def cpu_has_bf16_matmul(flags: frozenset[str] | None = None) -> bool:
