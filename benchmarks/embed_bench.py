@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         e.embed_query(q)
         lat.append(time.perf_counter() - t0)
-    out = {"runtime": e.model_id.rpartition(":")[2] if "openvino" in e.model_id else "onnxruntime",
+    out = {"runtime": e.runtime,
            "passages": len(texts), "threads": a.threads, "per_core": round(len(texts) / cpu, 1),
            "wall_per_s": round(len(texts) / wall, 1), "query_p50_ms": round(1000 * float(np.median(lat)), 2)}
     if a.roofline:
@@ -81,16 +81,7 @@ def _side_by_side(a: argparse.Namespace, argv: list[str]) -> int:
     """N copies of this benchmark at once; their combined passages per wall-second."""
     import subprocess
 
-    rest: list[str] = []
-    skip = False
-    for x in argv:  # drop --processes and its value
-        if skip:
-            skip = False
-        elif x == "--processes":
-            skip = True
-        elif not x.startswith("--processes="):
-            rest.append(x)
-    cmd = [sys.executable, __file__, *rest]
+    cmd = [sys.executable, __file__, *argv, "--processes", "1"]  # the last --processes wins
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for _ in range(a.processes)]
     outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
     for o in outs:

@@ -169,12 +169,14 @@ class EncoderEmbedder(ABC):
 
     _inputs: set[str]
 
-    def __init__(self, spec: ModelSpec, threads: int, batch_size: int, runtime_tag: str = "") -> None:
+    def __init__(self, spec: ModelSpec, threads: int, batch_size: int, runtime: str = "onnxruntime") -> None:
         from tokenizers import Tokenizer
 
         if threads < 1:
             raise ConfigError(f"embedding threads must be >= 1, got {threads}")
         self.spec = spec
+        #: what runs the model (``onnxruntime``, or ``openvino-<precision>``)
+        self.runtime = runtime
         self.threads = threads
         self.batch_size = batch_size
         self._tok = Tokenizer.from_file(str(self.spec.tokenizer_path))
@@ -183,8 +185,10 @@ class EncoderEmbedder(ABC):
         digest = hashlib.sha256(f"{self.spec.onnx_path.stat().st_size}:{self.spec.pooling}:"
                                 f"{self.spec.query_prefix}:{self.spec.passage_prefix}:{self.spec.max_length}"
                                 .encode()).hexdigest()[:12]
-        # the runtime is part of the id when it changes the numbers (the embedding cache keys on it)
-        self._model_id = f"{self.spec.onnx_path.name}:{digest}{runtime_tag}"
+        # another runtime than the default is part of the id: it changes the numbers (the embedding
+        # cache keys on the id)
+        tag = "" if runtime == "onnxruntime" else f":{runtime}"
+        self._model_id = f"{self.spec.onnx_path.name}:{digest}{tag}"
         self._dim = 0
 
     @abstractmethod

@@ -154,7 +154,7 @@ class OpenVinoEmbedder(EncoderEmbedder):
     def __init__(self, spec: ModelSpec, threads: int = 1, batch_size: int = 32) -> None:
         require()
         self.precision = precision()
-        super().__init__(spec, threads, batch_size, runtime_tag=f":openvino-{self.precision}")
+        super().__init__(spec, threads, batch_size, runtime=f"openvino-{self.precision}")
         self._cm = _compiled(self.spec.onnx_path, threads, self.precision)
         self._inputs = {name for port in self._cm.inputs for name in port.get_names()}
         self._output = self._cm.outputs[0]
